@@ -1,1 +1,12 @@
-//! placeholder
+//! Patron's loyalty rules as pure, total functions over plain types: ids, points, members, the ledger
+//! and its lots, tiers, expiry, referrals, win-back, the digest, and the event and field catalog.
+//! No I/O and no clock: time is always a parameter.
+
+pub mod catalog;
+pub mod ledger;
+pub mod settings;
+pub mod values;
+
+pub use catalog::{EventKind, FIELDS, FieldSpec, FieldType};
+pub use settings::ProgramSettings;
+pub use values::{Email, ExternalId, Points};
