@@ -4,9 +4,14 @@
 
 pub mod catalog;
 pub mod ledger;
+pub mod member;
+pub mod profile;
 pub mod settings;
+pub mod tiers;
 pub mod values;
 
 pub use catalog::{EventKind, FIELDS, FieldSpec, FieldType};
+pub use member::{Balances, Member, MemberStatus};
+pub use profile::Fields;
 pub use settings::ProgramSettings;
 pub use values::{Email, ExternalId, Points};
