@@ -1,0 +1,149 @@
+//! The notification outbox: rows written in the same transaction as the change that causes them,
+//! with every field already computed, and read back for `GET /v1/deliveries`.
+
+use crate::{Store, StoreError, Tx, from_ms, ms};
+use chrono::{DateTime, Utc};
+use patron_domain::{EventKind, Fields};
+use sqlx::{AssertSqlSafe, Row};
+
+/// A notification to record. `dedupe_key` makes a second identical one a no-op (e.g. once a month).
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub member_id: Option<String>,
+    pub event: EventKind,
+    pub email: String,
+    pub fields: Fields,
+    pub dedupe_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub member_external_id: Option<String>,
+    pub event: Option<String>,
+    pub status: Option<String>,
+    /// Only rows with an id below this (the page cursor).
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub member_external_id: Option<String>,
+    pub event: Option<String>,
+    pub email: String,
+    pub channel: String,
+    pub list_id: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub fields: Fields,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Records notifications inside the caller's transaction, on the program's current channel.
+    /// Returns how many were recorded (a duplicate `dedupe_key` is skipped).
+    pub(crate) async fn enqueue(
+        &self,
+        tx: &mut Tx,
+        program_id: &str,
+        notes: &[NewNotification],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if notes.is_empty() {
+            return Ok(0);
+        }
+        let channel: String = sqlx::query_scalar("SELECT channel FROM programs WHERE id = $1")
+            .bind(program_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let mut recorded = 0;
+        for note in notes {
+            let result = sqlx::query(
+                "INSERT INTO deliveries (program_id, member_id, event, email, channel, fields, status, \
+                 next_attempt_at, dedupe_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $7) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(program_id)
+            .bind(&note.member_id)
+            .bind(note.event.name())
+            .bind(&note.email)
+            .bind(&channel)
+            .bind(serde_json::to_string(&note.fields)?)
+            .bind(ms(now))
+            .bind(&note.dedupe_key)
+            .execute(&mut **tx)
+            .await?;
+            recorded += result.rows_affected();
+        }
+        Ok(recorded)
+    }
+
+    pub async fn list_deliveries(
+        &self,
+        program_id: &str,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<DeliveryView>, StoreError> {
+        let mut sql = String::from(
+            "SELECT d.id, m.external_id, d.event, d.email, d.channel, d.list_id, d.status, d.attempts, d.fields, \
+             d.last_error, d.created_at, d.finished_at FROM deliveries d LEFT JOIN members m ON m.id = d.member_id \
+             WHERE d.program_id = $1",
+        );
+        let mut binds: Vec<String> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, value: &str| {
+            binds.push(value.to_string());
+            sql.push_str(&clause.replace('?', &format!("${}", binds.len() + 1)));
+        };
+        if let Some(m) = &filter.member_external_id {
+            arg(&mut sql, " AND m.external_id = ?", m);
+        }
+        if let Some(e) = &filter.event {
+            arg(&mut sql, " AND d.event = ?", e);
+        }
+        if let Some(s) = &filter.status {
+            arg(&mut sql, " AND d.status = ?", s);
+        }
+        if let Some(before) = filter.before_id {
+            sql.push_str(&format!(" AND d.id < {before}"));
+        }
+        sql.push_str(&format!(
+            " ORDER BY d.id DESC LIMIT {}",
+            filter.limit.clamp(1, 500)
+        ));
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(program_id);
+        for b in binds {
+            query = query.bind(b);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeliveryView {
+                    id: row.try_get("id")?,
+                    member_external_id: row.try_get("external_id")?,
+                    event: row.try_get("event")?,
+                    email: row.try_get("email")?,
+                    channel: row.try_get("channel")?,
+                    list_id: row.try_get("list_id")?,
+                    status: row.try_get("status")?,
+                    attempts: row.try_get("attempts")?,
+                    fields: serde_json::from_str(&row.try_get::<String, _>("fields")?)?,
+                    last_error: row.try_get("last_error")?,
+                    created_at: from_ms(row.try_get("created_at")?),
+                    finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(from_ms),
+                })
+            })
+            .collect()
+    }
+
+    /// Notifications not yet delivered nor dead, across all programs (the outbox depth).
+    pub async fn outbox_depth(&self) -> Result<i64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'in_flight')",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n)
+    }
+}

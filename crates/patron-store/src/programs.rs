@@ -1,0 +1,134 @@
+//! Programs (tenants): creation, lookup by API key hash, and settings.
+
+use crate::{Store, StoreError, from_ms, ms};
+use chrono::{DateTime, Utc};
+use patron_domain::ProgramSettings;
+use patron_domain::settings::ExpiryMode;
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct NewProgram {
+    pub id: String,
+    pub name: String,
+    pub api_key_hash: String,
+    pub member_token_secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgramRow {
+    pub id: String,
+    pub name: String,
+    pub channel: String,
+    pub created_at: DateTime<Utc>,
+}
+
+fn program_row(row: &sqlx::any::AnyRow) -> Result<ProgramRow, StoreError> {
+    Ok(ProgramRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        channel: row.try_get("channel")?,
+        created_at: from_ms(row.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    pub async fn create_program(
+        &self,
+        new: &NewProgram,
+        now: DateTime<Utc>,
+    ) -> Result<ProgramRow, StoreError> {
+        let settings = serde_json::to_string(&ProgramSettings::default())?;
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO programs (id, name, api_key_hash, member_token_secret, settings, channel, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'native', $6, $6)",
+        )
+        .bind(&new.id)
+        .bind(&new.name)
+        .bind(&new.api_key_hash)
+        .bind(&new.member_token_secret)
+        .bind(settings)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ProgramRow {
+            id: new.id.clone(),
+            name: new.name.clone(),
+            channel: "native".into(),
+            created_at: now,
+        })
+    }
+
+    pub async fn list_programs(&self) -> Result<Vec<ProgramRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, channel, created_at FROM programs ORDER BY created_at, id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(program_row).collect()
+    }
+
+    pub async fn program_by_key_hash(&self, hash: &str) -> Result<Option<ProgramRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, channel, created_at FROM programs WHERE api_key_hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(program_row).transpose()
+    }
+
+    pub async fn program(&self, id: &str) -> Result<ProgramRow, StoreError> {
+        let row = sqlx::query("SELECT id, name, channel, created_at FROM programs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound("program"))?;
+        program_row(&row)
+    }
+
+    pub async fn settings(&self, program_id: &str) -> Result<ProgramSettings, StoreError> {
+        let raw: String = sqlx::query_scalar("SELECT settings FROM programs WHERE id = $1")
+            .bind(program_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound("program"))?;
+        Ok(serde_json::from_str(&raw)?)
+    }
+
+    /// Replaces the settings (already validated). Turning expiry on starts its clock now, so points
+    /// earned before never expire retroactively.
+    pub async fn put_settings(
+        &self,
+        program_id: &str,
+        settings: &ProgramSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT settings, expiry_enabled_at FROM programs WHERE id = $1{}",
+            self.backend().for_update()
+        )))
+        .bind(program_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("program"))?;
+        let old: ProgramSettings = serde_json::from_str(&row.try_get::<String, _>("settings")?)?;
+        let enabled_at: Option<i64> = row.try_get("expiry_enabled_at")?;
+        let enabled_at = match (old.expiry.mode, settings.expiry.mode) {
+            (_, ExpiryMode::Never) => None,
+            (ExpiryMode::Never, _) => Some(ms(now)),
+            _ => enabled_at.or(Some(ms(now))),
+        };
+        sqlx::query("UPDATE programs SET settings = $1, expiry_enabled_at = $2, updated_at = $3 WHERE id = $4")
+            .bind(serde_json::to_string(settings)?)
+            .bind(enabled_at)
+            .bind(ms(now))
+            .bind(program_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
