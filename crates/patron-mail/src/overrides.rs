@@ -301,6 +301,9 @@ fn check_part(
 /// The line (when it is in the override itself) and a reason without minijinja's internal template names.
 fn describe(name: &str, err: &minijinja::Error) -> (Option<usize>, String) {
     let mut reason = match err.detail() {
+        None if err.kind() == minijinja::ErrorKind::OutOfFuel => {
+            "the template does too much work (a loop that is too long?)".to_owned()
+        }
         Some(detail) => format!("{}: {detail}", err.kind()),
         None => err.kind().to_string(),
     };

@@ -40,7 +40,7 @@ pub struct RenderedMail {
 /// or fields that make a template fail; the delivery should be dead-lettered with this reason.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error("the {part} template of {event} ({template}) did not render: {source:#}")]
+    #[error("the {part} template of {event} ({template}) did not render: {source}")]
     Template {
         event: EventKind,
         part: Part,
@@ -52,9 +52,13 @@ pub enum MailError {
     Empty { event: EventKind, part: Part },
 }
 
-static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(environment);
+/// Renders real notifications: without debug info, which would copy the member's field values into error
+/// messages and logs.
+static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| environment(false));
+/// Validates overrides against sample fields: debug info names the undefined variable for the merchant.
+static VALIDATION_ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| environment(true));
 
-fn environment() -> Environment<'static> {
+fn environment(debug: bool) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_loader(|name| Ok(default_source(name)));
     env.set_path_join_callback(join_path);
@@ -77,6 +81,7 @@ fn environment() -> Environment<'static> {
         }
     }
     env.set_fuel(Some(FUEL));
+    env.set_debug(debug);
     env.set_formatter(|out, state, value| {
         if *state.auto_escape() == AutoEscape::Html
             && !value.is_safe()
@@ -231,7 +236,7 @@ pub(crate) fn render_override(
     source: &str,
     context: &Value,
 ) -> Result<String, minijinja::Error> {
-    ENVIRONMENT.render_named_str(name, source, context)
+    VALIDATION_ENVIRONMENT.render_named_str(name, source, context)
 }
 
 /// The variables a template sees: each field by snake_case name and under `fields["Exact Name"]`, every field
