@@ -84,6 +84,10 @@ pub enum MailConfigError {
     UnknownParameter(String),
     #[error("the user name or password in PATRON_SMTP_URL is not valid percent-encoded UTF-8")]
     InvalidEncoding,
+    #[error(
+        "the SMTP transport must be created inside a Tokio runtime (it keeps a pool of connections)"
+    )]
+    NoRuntime,
     #[error("TLS cannot be set up for the SMTP host: {0}")]
     Tls(#[source] lettre::transport::smtp::Error),
 }

@@ -24,6 +24,10 @@ pub struct SmtpTransport {
 
 impl SmtpTransport {
     pub(super) fn new(config: &SmtpConfig) -> Result<Self, MailConfigError> {
+        // lettre's pool spawns its housekeeping task here, and would panic outside a runtime.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(MailConfigError::NoRuntime);
+        }
         let tls = match config.tls {
             TlsMode::None => Tls::None,
             TlsMode::StartTls => Tls::Required(tls_parameters(&config.host)?),
