@@ -6,7 +6,7 @@
 //! 2. [`build_message`] wraps it in a multipart/alternative MIME [`MailMessage`] for one recipient;
 //! 3. a [`MailTransport`] (an `.eml` folder or SMTP) sends it and classifies failures as temporary or permanent.
 //!
-//! With the `test-sink` feature, [`sink`] offers a scriptable SMTP server for tests.
+//! With the `test-sink` feature, the `sink` module offers a scriptable SMTP server for tests.
 
 mod fields;
 mod language;
@@ -22,7 +22,10 @@ pub mod sink;
 pub use fields::{event_fields, sample_fields, variable_name};
 pub use language::language_code;
 pub use message::{Envelope, MailMessage, MessageError, build_message};
-pub use overrides::{PartOverrides, TemplateOverrides, TemplateProblem, validate_overrides};
+pub use overrides::{
+    EventOverride, MAX_TEMPLATE_BYTES, PartOverrides, TemplateOverrides, TemplateProblem,
+    validate_overrides,
+};
 pub use render::{MailContext, MailError, RenderedMail, render};
 pub use templates::{DEFAULT_LANGUAGE, Part, shipped_languages};
 pub use transport::{
