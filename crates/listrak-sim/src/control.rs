@@ -37,8 +37,8 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Parses a control body ourselves so a mistake gets a readable JSON answer.
-fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(raw).map_err(|e| refuse(StatusCode::BAD_REQUEST, e.to_string()))
+fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(raw).map_err(|e| e.to_string())
 }
 
 #[derive(Deserialize)]
@@ -58,7 +58,7 @@ struct NewIntegration {
 async fn add_integration(State(sim): State<Arc<Sim>>, raw: axum::body::Bytes) -> Response {
     let req: NewIntegration = match body(&raw) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(why) => return refuse(StatusCode::BAD_REQUEST, why),
     };
     let csv = match req.scopes {
         None => crate::DEFAULT_SCOPES.to_owned(),
@@ -221,7 +221,7 @@ async fn get_faults(State(sim): State<Arc<Sim>>) -> Json<FaultConfig> {
 async fn set_faults(State(sim): State<Arc<Sim>>, raw: axum::body::Bytes) -> Response {
     let config: FaultConfig = match body(&raw) {
         Ok(c) => c,
-        Err(resp) => return resp,
+        Err(why) => return refuse(StatusCode::BAD_REQUEST, why),
     };
     if let Err(why) = config.validate() {
         return refuse(StatusCode::BAD_REQUEST, why);
@@ -239,7 +239,7 @@ struct Unsubscribe {
 async fn unsubscribe_contact(State(sim): State<Arc<Sim>>, raw: axum::body::Bytes) -> Response {
     let req: Unsubscribe = match body(&raw) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(why) => return refuse(StatusCode::BAD_REQUEST, why),
     };
     let mut account = sim.account();
     let Some(list) = account.list_mut(req.list_id) else {
