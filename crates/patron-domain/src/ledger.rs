@@ -100,7 +100,7 @@ pub fn points_for(rule: &EarningRule<'_>, amount: Option<f64>) -> Result<Points,
         EarningRule::Fixed(r) => Ok(Points(r.points)),
         EarningRule::Purchase(r) => {
             let amount = amount.ok_or(LedgerError::AmountRequired)?;
-            if !amount.is_finite() || amount < 0.0 || amount > 1e12 {
+            if !amount.is_finite() || !(0.0..=1e12).contains(&amount) {
                 return Err(LedgerError::InvalidAmount);
             }
             // Work in hundredths so 19.99 × 1 never becomes 19.989999 → 19.
@@ -215,8 +215,11 @@ pub fn plan_reversal(
     let mut draws = Vec::new();
     let mut left = points;
     let mut from_pending = Points::ZERO;
-    if let Some(origin) = origin_lot.and_then(|id| lots.iter().find(|l| l.id == id)) {
-        if !origin.is_expired(now) && origin.remaining.is_positive() {
+    if let Some(origin) = origin_lot
+        .and_then(|id| lots.iter().find(|l| l.id == id))
+        .filter(|o| !o.is_expired(now) && o.remaining.is_positive())
+    {
+        {
             let take = origin.remaining.min(left);
             draws.push(Draw {
                 lot_id: origin.id,

@@ -184,6 +184,7 @@ impl Store {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn remember<T: Serialize>(
         &self,
         tx: &mut Tx,
@@ -268,12 +269,7 @@ impl Store {
         let available_at = occurred_at + Duration::days(i64::from(rule.approval_days()));
         let pending = available_at > now;
         let display_name = rule.display_name().to_string();
-        let qualifies = ctx
-            .settings
-            .tiers
-            .qualifying
-            .iter()
-            .any(|t| *t == input.activity_type);
+        let qualifies = ctx.settings.tiers.qualifying.contains(&input.activity_type);
         let (entry_id, _lot_id) = self
             .insert_earning(
                 &mut tx,
@@ -297,8 +293,7 @@ impl Store {
             .settings
             .expiry
             .keeps_active
-            .iter()
-            .any(|t| *t == input.activity_type)
+            .contains(&input.activity_type)
         {
             rec.last_active_at = Some(
                 rec.last_active_at
@@ -573,21 +568,19 @@ impl Store {
             rec.debt = Points(rec.debt.0 + plan.uncovered.0);
             let b = &mut rec.member.balances;
             b.available = Points(b.available.0 + input.points);
-            let id = self
-                .insert_entry(
-                    &mut tx,
-                    program_id,
-                    &rec.member.id,
-                    EntryKind::Adjust,
-                    input.points,
-                    &input.reason,
-                    None,
-                    &plan.draws,
-                    0,
-                    now,
-                )
-                .await?;
-            id
+            self.insert_entry(
+                &mut tx,
+                program_id,
+                &rec.member.id,
+                EntryKind::Adjust,
+                input.points,
+                &input.reason,
+                None,
+                &plan.draws,
+                0,
+                now,
+            )
+            .await?
         };
         self.save_member(&mut tx, &rec, now).await?;
         tx.commit().await?;

@@ -132,3 +132,26 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Active rewards, as the computed profile fields see them.
+    pub async fn reward_offers(
+        &self,
+        program_id: &str,
+    ) -> Result<Vec<patron_domain::profile::RewardOffer>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, points_cost FROM rewards WHERE program_id = $1 AND active = 1",
+        )
+        .bind(program_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(patron_domain::profile::RewardOffer {
+                    name: r.try_get("name")?,
+                    points_cost: patron_domain::Points(r.try_get("points_cost")?),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,109 @@
+//! Use cases of the binary: what the HTTP routes and the CLI call. They turn edge input into domain
+//! types, call the store, and shape the answers. No HTTP and no SQL here.
+
+pub mod members;
+mod programs;
+
+pub use members::{MemberPatch, MemberView, PointsView};
+pub use programs::CreatedProgram;
+
+use crate::config::Settings;
+use crate::crypto::SecretKey;
+use crate::metrics::Metrics;
+use patron_domain::settings::FieldProblem;
+use patron_store::{ProgramRow, Store, StoreError};
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("invalid input")]
+    Invalid(Vec<FieldProblem>),
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
+        AppError::Invalid(vec![FieldProblem {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+}
+
+/// Shared state of a running Patron: the store, settings, the sealing key and metrics.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    settings: Settings,
+    key: SecretKey,
+    metrics: Metrics,
+    /// API key hash → program, so that authentication is not a database round trip per request.
+    key_cache: RwLock<HashMap<String, (ProgramRow, Instant)>>,
+}
+
+const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+
+impl App {
+    pub fn new(store: Store, settings: Settings, key: SecretKey) -> App {
+        App {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                key,
+                metrics: Metrics::default(),
+                key_cache: RwLock::default(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+    pub fn key(&self) -> &SecretKey {
+        &self.inner.key
+    }
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+    pub fn admin_token(&self) -> Option<&str> {
+        self.inner
+            .settings
+            .admin_token
+            .as_ref()
+            .map(|t| t.expose_secret())
+    }
+
+    pub async fn program_for_key(&self, key: &str) -> Result<Option<ProgramRow>, StoreError> {
+        let hash = crate::crypto::hash_key(key);
+        let cached = self.inner.key_cache.read().ok().and_then(|cache| {
+            cache
+                .get(&hash)
+                .filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL)
+                .map(|(program, _)| program.clone())
+        });
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let found = self.store().program_by_key_hash(&hash).await?;
+        if let (Some(program), Ok(mut cache)) = (&found, self.inner.key_cache.write()) {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(hash, (program.clone(), Instant::now()));
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,11 @@
+//! The `patron` binary's library: configuration, startup, the HTTP API, use cases, jobs and the CLI.
+//! Tests start the real server through [`startup::run`] on port 0.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod http;
+pub mod jobs;
+pub mod metrics;
+pub mod startup;
