@@ -11,16 +11,15 @@ const ABOUT: &str =
 
 const LONG_ABOUT: &str = "Patron: a self-hosted loyalty engine whose member emails go out through Listrak.
 
-Your store reports what customers do (sign-ups, purchases, returns, reviews, referrals); Patron keeps the
-points ledger, tiers, rewards, referrals, expiry and win-back, and turns every moment worth an email into a
-Listrak event (or, until you connect Listrak, an email of its own).
+Your store reports what customers do (sign-ups, purchases, returns, reviews, referrals); Patron keeps the points ledger, tiers, rewards, referrals, expiry and win-back, and turns every moment worth an email into a Listrak event (or, until you connect Listrak, an email of its own).
 
 Start here:
   patron serve                       run the API, workers and scheduler on ./patron.db
   patron program create --name Shop  create a program and print its API key
   patron config                      print every setting with its default and its PATRON_* variable
 
-Settings come from the built-in defaults, then --config FILE, then PATRON_* environment variables.";
+Settings come from the built-in defaults, then --config FILE, then PATRON_* environment variables.
+The Listrak emulator (`patron listrak-sim`) stands in for Listrak in staging and demos.";
 
 #[derive(Debug, Parser)]
 #[command(name = "patron", version, about = ABOUT, long_about = LONG_ABOUT)]
@@ -44,6 +43,12 @@ pub enum Command {
     /// Manage programs (tenants). Each program has its own members, settings and API key.
     #[command(subcommand)]
     Program(ProgramCommand),
+    /// Run the Listrak emulator: a faithful, in-memory stand-in for the Listrak Email API.
+    ///
+    /// For staging, demos, tests and benchmarks without a Listrak account. Point Patron at it with
+    /// PATRON_LISTRAK_AUTH_URL=http://<listen> and PATRON_LISTRAK_API_URL=http://<listen>/email.
+    /// Its control surface lives under /_sim/ (state, raised events, faults, unsubscribes, reset).
+    ListrakSim(listrak_sim::SimArgs),
     /// Print the configuration file with every setting, its default and what it does.
     Config,
 }
@@ -62,9 +67,16 @@ pub enum ProgramCommand {
 
 pub async fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Command::Config = cli.command {
-        print!("{DEFAULT_TOML}");
-        return Ok(());
+    match cli.command {
+        Command::Config => {
+            print!("{DEFAULT_TOML}");
+            return Ok(());
+        }
+        Command::ListrakSim(args) => {
+            init_logging("info");
+            return Ok(listrak_sim::run(args).await?);
+        }
+        _ => {}
     }
     let settings = Settings::load(cli.config.as_deref())?;
     init_logging(&settings.log);
@@ -101,7 +113,7 @@ pub async fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Config => Ok(()),
+        Command::Config | Command::ListrakSim(_) => Ok(()),
     }
 }
 
