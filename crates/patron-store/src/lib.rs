@@ -10,6 +10,7 @@ mod members;
 mod outbox;
 mod programs;
 mod rows;
+pub mod testing;
 
 pub use error::{Rejection, StoreError};
 pub use jobs::JobClaim;
