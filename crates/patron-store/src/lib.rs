@@ -3,6 +3,7 @@
 //! PostgreSQL (production, several instances) through sqlx's `Any` driver; what differs between the
 //! two — migrations, write locks, row locks — lives in [`Backend`].
 
+mod delivery;
 mod error;
 mod jobs;
 mod ledger;
@@ -12,6 +13,7 @@ mod programs;
 mod rows;
 pub mod testing;
 
+pub use delivery::{AttemptView, ClaimedRow, Finish};
 pub use error::{Rejection, StoreError};
 pub use jobs::JobClaim;
 pub use ledger::{

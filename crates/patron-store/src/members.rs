@@ -214,6 +214,16 @@ impl Store {
         Ok(member_record(&row)?.member)
     }
 
+    pub async fn member_by_id(&self, member_id: &str) -> Result<Member, StoreError> {
+        let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(member_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound("member"))?;
+        Ok(member_record(&row)?.member)
+    }
+
     /// Members with this address (compared case-insensitively), live ones first.
     pub async fn find_members_by_email(
         &self,

@@ -137,6 +137,19 @@ impl Store {
             .collect()
     }
 
+    pub async fn delivery(&self, program_id: &str, id: i64) -> Result<DeliveryView, StoreError> {
+        let filter = DeliveryFilter {
+            before_id: Some(id + 1),
+            limit: 1,
+            ..Default::default()
+        };
+        self.list_deliveries(program_id, &filter)
+            .await?
+            .into_iter()
+            .find(|d| d.id == id)
+            .ok_or(StoreError::NotFound("delivery"))
+    }
+
     /// Notifications not yet delivered nor dead, across all programs (the outbox depth).
     pub async fn outbox_depth(&self) -> Result<i64, StoreError> {
         let n: i64 = sqlx::query_scalar(

@@ -42,7 +42,10 @@ pub fn secret_key(settings: &Settings) -> Result<SecretKey> {
 pub async fn build_app(settings: Settings) -> Result<App> {
     let store = open_store(&settings).await?;
     let key = secret_key(&settings)?;
-    Ok(App::new(store, settings, key))
+    let mail =
+        patron_mail::MailTransport::from_settings(settings.smtp_url.as_ref(), &settings.mail_dir)
+            .context("invalid PATRON_SMTP_URL")?;
+    Ok(App::new(store, settings, key, mail))
 }
 
 /// Serves the API and runs the workers and the scheduler until `shutdown` is cancelled.
@@ -57,6 +60,16 @@ pub async fn run(
 
 pub async fn serve(app: App, listener: TcpListener, shutdown: CancellationToken) -> Result<()> {
     let mut tasks = Vec::new();
+    if app.settings().workers {
+        tracing::info!(transport = %app.mail(), "native mail");
+        if let Err(e) = app.mail().check().await {
+            tracing::error!(error = %e, "the native mail transport is not usable: native emails will be retried and may end in the dead-letter list");
+        }
+        tasks.push(crate::delivery::worker::spawn(
+            app.clone(),
+            shutdown.clone(),
+        ));
+    }
     if app.settings().scheduler {
         tasks.push(crate::jobs::spawn_scheduler(app.clone(), shutdown.clone()));
     }
@@ -70,6 +83,7 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: CancellationToken)
     for task in tasks {
         let _ = task.await;
     }
+    app.mail().shutdown().await;
     app.store().close().await;
     Ok(())
 }

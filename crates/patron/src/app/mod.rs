@@ -47,6 +47,7 @@ struct Inner {
     settings: Settings,
     key: SecretKey,
     metrics: Metrics,
+    mail: patron_mail::MailTransport,
     /// API key hash → program, so that authentication is not a database round trip per request.
     key_cache: RwLock<HashMap<String, (ProgramRow, Instant)>>,
 }
@@ -54,16 +55,38 @@ struct Inner {
 const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 
 impl App {
-    pub fn new(store: Store, settings: Settings, key: SecretKey) -> App {
+    pub fn new(
+        store: Store,
+        settings: Settings,
+        key: SecretKey,
+        mail: patron_mail::MailTransport,
+    ) -> App {
+        let metrics = Metrics::default();
         App {
             inner: Arc::new(Inner {
                 store,
                 settings,
                 key,
-                metrics: Metrics::default(),
+                metrics,
+                mail,
                 key_cache: RwLock::default(),
             }),
         }
+    }
+
+    pub fn mail(&self) -> &patron_mail::MailTransport {
+        &self.inner.mail
+    }
+
+    /// The one-click unsubscribe link for a member's loyalty emails.
+    pub fn unsubscribe_url(&self, program_id: &str, member_id: &str) -> String {
+        let token = self
+            .key()
+            .mac(&format!("unsubscribe:{program_id}:{member_id}"));
+        format!(
+            "{}/unsubscribe/{program_id}/{member_id}/{token}",
+            self.settings().public_url
+        )
     }
 
     pub fn store(&self) -> &Store {

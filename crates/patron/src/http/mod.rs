@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 mod jobs;
 mod ledger;
+mod mail;
 mod members;
 mod ops;
 mod programs;
@@ -48,6 +49,14 @@ pub fn router(app: App) -> Router {
         .route("/v1/members/{external_id}/returns", post(ledger::returns))
         .route("/v1/members/{external_id}/ledger", get(ledger::page))
         .route("/v1/deliveries", get(deliveries::list))
+        .route("/v1/deliveries/replay", post(deliveries::replay))
+        .route("/v1/deliveries/{id}", get(deliveries::detail))
+        .route("/v1/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/v1/mail/preview", post(mail::preview))
+        .route(
+            "/unsubscribe/{program_id}/{member_id}/{token}",
+            get(mail::unsubscribe_page).post(mail::unsubscribe),
+        )
         .route("/v1/jobs/{job}/run", post(jobs::run))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

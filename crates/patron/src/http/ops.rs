@@ -17,7 +17,8 @@ use utoipa::OpenApi;
         super::members::put, super::members::get, super::members::find, super::members::delete,
         super::members::block, super::members::unblock,
         super::ledger::activity, super::ledger::adjustment, super::ledger::returns, super::ledger::page,
-        super::deliveries::list, super::jobs::run, healthz, metrics
+        super::deliveries::list, super::deliveries::detail, super::deliveries::retry, super::deliveries::replay,
+        super::mail::preview, super::jobs::run, healthz, metrics
     ),
     components(schemas(super::error::Problem)),
     modifiers(&BearerAuth)

@@ -41,7 +41,25 @@ pub async fn put(
     }
     let bytes = serde_json::to_vec(&merged).map_err(|e| ApiError::internal(&e))?;
     let settings: ProgramSettings = parse_json(&bytes)?;
-    let problems = settings.validate();
+    let mut problems = settings.validate();
+    match serde_json::from_value::<patron_mail::TemplateOverrides>(settings.mail.templates.clone())
+    {
+        Ok(overrides) => {
+            if let Err(bad) = patron_mail::validate_overrides(&overrides) {
+                problems.extend(
+                    bad.into_iter()
+                        .map(|p| patron_domain::settings::FieldProblem {
+                            field: format!("mail.templates.{}", p.path()),
+                            message: p.to_string(),
+                        }),
+                );
+            }
+        }
+        Err(e) => problems.push(patron_domain::settings::FieldProblem {
+            field: "mail.templates".into(),
+            message: e.to_string(),
+        }),
+    }
     if !problems.is_empty() {
         return Err(ApiError::invalid_fields(problems));
     }

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     pub dir: tempfile::TempDir,
+    /// The running app, for driving the delivery worker and jobs directly.
+    pub app: patron::app::App,
     shutdown: CancellationToken,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -70,15 +72,40 @@ impl TestApp {
         let app = patron::startup::build_app(settings)
             .await
             .expect("the app starts");
-        let handle = tokio::spawn(patron::startup::serve(app, listener, shutdown.clone()));
+        let handle = tokio::spawn(patron::startup::serve(
+            app.clone(),
+            listener,
+            shutdown.clone(),
+        ));
         TestApp {
             base,
             client: reqwest::Client::new(),
             database_url,
             dir,
+            app,
             shutdown,
             handle: Some(handle),
         }
+    }
+
+    /// Delivers everything that is due, as the worker would, and returns when nothing is left.
+    pub async fn deliver_all(&self) -> patron::delivery::worker::Pass {
+        patron::delivery::worker::run_until_idle(&self.app, 200)
+            .await
+            .expect("delivery passes")
+    }
+
+    /// The `.eml` files written by the folder transport, oldest first.
+    pub fn mail_files(&self) -> Vec<std::path::PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path().join("mail"))
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
     }
 
     pub async fn stop(mut self) {

@@ -3,5 +3,6 @@
 mod helpers;
 mod ledger;
 mod members;
+mod native_mail;
 mod programs;
 mod validation;

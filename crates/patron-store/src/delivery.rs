@@ -1,0 +1,362 @@
+//! The delivery side of the outbox: claim due rows with a lease (only the oldest open row of each
+//! (program, list, contact) lane, so one contact's notifications leave one at a time and in order),
+//! finish them fenced on the claim, hold a program's channel while it is unusable, and put dead rows
+//! back in line on request.
+
+use crate::{Backend, Store, StoreError, from_ms, ms};
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row};
+use std::collections::BTreeMap;
+
+/// A row claimed for one delivery attempt. `lease` fences the finish.
+#[derive(Debug, Clone)]
+pub struct ClaimedRow {
+    pub id: i64,
+    pub program_id: String,
+    pub member_id: Option<String>,
+    pub event: Option<String>,
+    pub email: String,
+    pub channel: String,
+    pub list_id: Option<String>,
+    pub fields: BTreeMap<String, String>,
+    /// Attempts before this one.
+    pub attempts: i64,
+    pub ambiguous: i64,
+    pub lease: String,
+    pub claimed_at: DateTime<Utc>,
+}
+
+/// How an attempt ends, as the store records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    Delivered {
+        detail: String,
+    },
+    /// Back to `pending`, due at `next_attempt_at`.
+    Retry {
+        reason: String,
+        next_attempt_at: DateTime<Utc>,
+        ambiguous: bool,
+    },
+    /// To the dead-letter list (`dead`), or `unconfirmed` when the last attempt may have been applied.
+    Dead {
+        reason: String,
+        unconfirmed: bool,
+    },
+    /// Not attempted: the channel is held; back to `pending` without spending an attempt.
+    Release {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptView {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+fn same_list(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "e.list_id IS d.list_id",
+        Backend::Postgres => "e.list_id IS NOT DISTINCT FROM d.list_id",
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` due rows for `lease_ms`. A row is due when pending and its time has come,
+    /// or in flight with an expired lease (its worker died); and when no older row of its lane is
+    /// still open, and its program's channel is not held.
+    pub async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedRow>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let sql = format!(
+            "SELECT d.id FROM deliveries d \
+             WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1) OR (d.status = 'in_flight' AND d.lease_until < $1)) \
+             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.program_id = d.program_id AND e.email = d.email \
+                 AND {} AND e.id < d.id AND e.status IN ('pending', 'in_flight')) \
+             AND NOT EXISTS (SELECT 1 FROM delivery_holds h WHERE h.program_id = d.program_id AND h.channel = d.channel \
+                 AND h.until > $1) \
+             ORDER BY d.id LIMIT {}{}",
+            same_list(self.backend()),
+            limit.max(1),
+            match self.backend() {
+                Backend::Sqlite => "",
+                Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+            }
+        );
+        let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(ms(now))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            let lease = uuid::Uuid::new_v4().simple().to_string();
+            let row = sqlx::query(
+                "UPDATE deliveries SET status = 'in_flight', lease_owner = $1, lease_until = $2 WHERE id = $3 \
+                 RETURNING id, program_id, member_id, event, email, channel, list_id, fields, attempts, ambiguous",
+            )
+            .bind(&lease)
+            .bind(ms(now) + lease_ms)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            claimed.push(ClaimedRow {
+                id: row.try_get("id")?,
+                program_id: row.try_get("program_id")?,
+                member_id: row.try_get("member_id")?,
+                event: row.try_get("event")?,
+                email: row.try_get("email")?,
+                channel: row.try_get("channel")?,
+                list_id: row.try_get("list_id")?,
+                fields: serde_json::from_str(&row.try_get::<String, _>("fields")?)?,
+                attempts: row.try_get("attempts")?,
+                ambiguous: row.try_get("ambiguous")?,
+                lease,
+                claimed_at: now,
+            });
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Records the attempt and its outcome, if the claim still holds. Returns false when the lease was
+    /// lost (another worker took the row over after it expired): the outcome is then dropped.
+    pub async fn finish_delivery(
+        &self,
+        row: &ClaimedRow,
+        finish: &Finish,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let (status, next_at, error, attempted, ambiguous, outcome, detail) = match finish {
+            Finish::Delivered { detail } => {
+                ("delivered", None, None, 1, 0, "delivered", detail.clone())
+            }
+            Finish::Retry {
+                reason,
+                next_attempt_at,
+                ambiguous,
+            } => (
+                "pending",
+                Some(ms(*next_attempt_at)),
+                Some(reason.clone()),
+                1,
+                i64::from(*ambiguous),
+                "retry",
+                reason.clone(),
+            ),
+            Finish::Dead {
+                reason,
+                unconfirmed,
+            } => {
+                let status = if *unconfirmed { "unconfirmed" } else { "dead" };
+                (
+                    status,
+                    None,
+                    Some(reason.clone()),
+                    1,
+                    i64::from(*unconfirmed),
+                    status,
+                    reason.clone(),
+                )
+            }
+            Finish::Release { reason } => (
+                "pending",
+                Some(ms(now)),
+                Some(reason.clone()),
+                0,
+                0,
+                "held",
+                reason.clone(),
+            ),
+        };
+        let done = matches!(status, "delivered" | "dead" | "unconfirmed");
+        let updated = sqlx::query(
+            "UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
+             attempts = attempts + $4, ambiguous = ambiguous + $5, lease_owner = NULL, lease_until = NULL, \
+             finished_at = $6 WHERE id = $7 AND lease_owner = $8 AND status = 'in_flight'",
+        )
+        .bind(status)
+        .bind(next_at)
+        .bind(error)
+        .bind(attempted)
+        .bind(ambiguous)
+        .bind(done.then_some(ms(now)))
+        .bind(row.id)
+        .bind(&row.lease)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO delivery_attempts (delivery_id, started_at, finished_at, outcome, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(row.id)
+            .bind(ms(row.claimed_at))
+            .bind(ms(now))
+            .bind(outcome)
+            .bind(detail)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Pauses a program's channel until `until` (the worker probes again then).
+    pub async fn hold_channel(
+        &self,
+        program_id: &str,
+        channel: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO delivery_holds (program_id, channel, reason, since, until) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (program_id, channel) DO UPDATE SET reason = excluded.reason, until = excluded.until",
+        )
+        .bind(program_id)
+        .bind(channel)
+        .bind(reason)
+        .bind(ms(now))
+        .bind(ms(until))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Lifts a hold at once (e.g. after the credentials were fixed).
+    pub async fn release_channel(&self, program_id: &str, channel: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM delivery_holds WHERE program_id = $1 AND channel = $2")
+            .bind(program_id)
+            .bind(channel)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The hold on a program's channel, if any: (reason, since).
+    pub async fn channel_hold(
+        &self,
+        program_id: &str,
+        channel: &str,
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT reason, since FROM delivery_holds WHERE program_id = $1 AND channel = $2",
+        )
+        .bind(program_id)
+        .bind(channel)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((r.try_get("reason")?, from_ms(r.try_get("since")?))))
+            .transpose()
+    }
+
+    /// Puts one dead (or unconfirmed) delivery back in line with a fresh retry schedule.
+    pub async fn retry_delivery(
+        &self,
+        program_id: &str,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM deliveries WHERE program_id = $1 AND id = $2")
+                .bind(program_id)
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        match status.as_deref() {
+            None => Err(StoreError::NotFound("delivery")),
+            Some("dead" | "unconfirmed") => {
+                self.requeue(program_id, &format!("id = {id}"), now).await?;
+                Ok(())
+            }
+            Some(other) => Err(StoreError::conflict(
+                "not_dead",
+                format!("only dead or unconfirmed deliveries can be retried; this one is {other}"),
+            )),
+        }
+    }
+
+    /// Puts every dead delivery recorded in `[from, to)` back in line. Returns how many.
+    pub async fn replay_deliveries(
+        &self,
+        program_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.requeue(
+            program_id,
+            &format!(
+                "status = 'dead' AND created_at >= {} AND created_at < {}",
+                ms(from),
+                ms(to)
+            ),
+            now,
+        )
+        .await
+    }
+
+    async fn requeue(
+        &self,
+        program_id: &str,
+        condition: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let sql = format!(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, ambiguous = 0, next_attempt_at = $1, finished_at = NULL \
+             WHERE program_id = $2 AND status IN ('dead', 'unconfirmed') AND {condition}"
+        );
+        let n = sqlx::query(AssertSqlSafe(sql))
+            .bind(ms(now))
+            .bind(program_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn delivery_attempts(
+        &self,
+        program_id: &str,
+        id: i64,
+    ) -> Result<Vec<AttemptView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.started_at, a.finished_at, a.outcome, a.detail FROM delivery_attempts a \
+             JOIN deliveries d ON d.id = a.delivery_id WHERE d.program_id = $1 AND d.id = $2 ORDER BY a.id",
+        )
+        .bind(program_id)
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttemptView {
+                    started_at: from_ms(r.try_get("started_at")?),
+                    finished_at: from_ms(r.try_get("finished_at")?),
+                    outcome: r.try_get("outcome")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether anything is due now (for draining in tests and the demo).
+    pub async fn deliveries_due(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deliveries d WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1) OR d.status = 'in_flight') \
+             AND NOT EXISTS (SELECT 1 FROM delivery_holds h WHERE h.program_id = d.program_id AND h.channel = d.channel AND h.until > $1)",
+        )
+        .bind(ms(now))
+        .fetch_one(self.pool())
+        .await?)
+    }
+}
