@@ -1,5 +1,6 @@
 //! Black-box tests: the real server over HTTP on port 0, a fresh database per test.
 
+mod crash;
 mod helpers;
 mod ledger;
 mod members;

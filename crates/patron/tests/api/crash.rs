@@ -1,0 +1,166 @@
+//! `kill -9` of a real `patron serve` process in the middle of work loses nothing it accepted.
+
+use crate::helpers::ADMIN_TOKEN;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start(dir: &std::path::Path, database_url: &str) -> Server {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_patron"))
+        .arg("serve")
+        .env("PATRON_DATABASE_URL", database_url)
+        .env("PATRON_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PATRON_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("PATRON_SECRET_KEY", "22".repeat(32))
+        .env("PATRON_MAIL_DIR", dir.join("mail"))
+        .env("PATRON_DELIVERY_LEASE_MS", "1000")
+        .env("PATRON_RETRY_BASE_MS", "10")
+        .env("PATRON_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("patron serve starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .map(|r| r.status() != StatusCode::OK)
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Server { child, base }
+}
+
+#[tokio::test]
+async fn a_kill_9_mid_stream_loses_no_accepted_purchase_and_no_notification() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = crate::helpers::database_url(dir.path()).await;
+    let mut server = start(dir.path(), &database_url).await;
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{}/v1/programs", server.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "Acme"}))
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    let key = created["api_key"].as_str().expect("key").to_string();
+    client
+        .put(format!("{}/v1/members/m1", server.base))
+        .bearer_auth(&key)
+        .json(&json!({"email": "m1@example.com"}))
+        .send()
+        .await
+        .expect("member");
+
+    // Fire purchases; kill the server while many are still in flight.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..300 {
+        let (client, base, key, tx) =
+            (client.clone(), server.base.clone(), key.clone(), tx.clone());
+        tokio::spawn(async move {
+            let resp = client
+                .post(format!("{base}/v1/members/m1/activities"))
+                .bearer_auth(&key)
+                .json(&json!({"type": "purchase", "amount": 1, "order_id": format!("o-{i}")}))
+                .send()
+                .await;
+            let accepted = matches!(resp, Ok(r) if r.status() == StatusCode::CREATED);
+            let _ = tx.send((i, accepted));
+        });
+    }
+    drop(tx);
+    let mut accepted = Vec::new();
+    let mut answered = 0;
+    while let Some((i, ok)) = rx.recv().await {
+        answered += 1;
+        if ok {
+            accepted.push(i);
+        }
+        if answered == 120 {
+            server.child.kill().expect("kill -9");
+            let _ = server.child.wait();
+        }
+    }
+    assert!(
+        accepted.len() >= 100,
+        "enough work was accepted before the kill: {}",
+        accepted.len()
+    );
+
+    let mut server = start(dir.path(), &database_url).await;
+    let member: Value = client
+        .get(format!("{}/v1/members/m1", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("a")
+        .json()
+        .await
+        .expect("j");
+    let available = member["points"]["available"].as_i64().expect("points");
+    assert!(
+        available >= accepted.len() as i64,
+        "{available} points for {} accepted purchases",
+        accepted.len()
+    );
+
+    // Every recorded notification ends delivered, by the restarted worker.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let page: Value = client
+            .get(format!("{}/v1/deliveries?limit=500", server.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("a")
+            .json()
+            .await
+            .expect("j");
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        assert_eq!(
+            items.len() as i64,
+            available,
+            "one Points Earned per awarded purchase"
+        );
+        if items.iter().all(|d| d["status"] == "delivered") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "deliveries did not finish after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let emails = std::fs::read_dir(dir.path().join("mail"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(
+        emails as i64 >= available,
+        "{emails} emails for {available} notifications"
+    );
+    server.child.kill().expect("stop");
+    let _ = server.child.wait();
+}
