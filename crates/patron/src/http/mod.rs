@@ -30,6 +30,7 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .route("/v1/programs", post(programs::create).get(programs::list))
+        .route("/v1/program", get(programs::current))
         .route("/v1/settings", get(settings::get).put(settings::put))
         .route("/v1/members", get(members::find))
         .route(

@@ -12,7 +12,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Patron", description = "Self-hosted loyalty engine whose notifications go out through Listrak."),
     paths(
-        super::programs::create, super::programs::list,
+        super::programs::create, super::programs::list, super::programs::current,
         super::settings::get, super::settings::put,
         super::members::put, super::members::get, super::members::find, super::members::delete,
         super::members::block, super::members::unblock,

@@ -1,7 +1,7 @@
 //! Instance administration: create and list programs.
 
 use super::error::ApiResult;
-use super::extract::{AdminAuth, ApiJson};
+use super::extract::{AdminAuth, ApiJson, ProgramAuth};
 use crate::app::{App, CreatedProgram};
 use axum::Json;
 use axum::extract::State;
@@ -60,4 +60,16 @@ pub async fn list(State(app): State<App>, _: AdminAuth) -> ApiResult<Json<Progra
         })
         .collect();
     Ok(Json(ProgramList { items }))
+}
+
+/// The program this API key belongs to: a cheap way to check a key.
+#[utoipa::path(get, path = "/v1/program", tag = "programs", security(("program_key" = [])),
+    responses((status = 200, body = ProgramSummary), (status = 401, body = super::error::Problem)))]
+pub async fn current(ProgramAuth(p): ProgramAuth) -> Json<ProgramSummary> {
+    Json(ProgramSummary {
+        id: p.id,
+        name: p.name,
+        channel: p.channel,
+        created_at: p.created_at,
+    })
 }
