@@ -219,7 +219,7 @@ impl Store {
         input: &ActivityInput,
         now: DateTime<Utc>,
     ) -> Result<ActivityOutcome, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, _turn) = self.write_tx().await?;
         let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
         let mut keys: Vec<(String, &str)> = Vec::new();
         if let Some(k) = &input.idempotency_key {
@@ -532,7 +532,7 @@ impl Store {
         input: &AdjustmentInput,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, _turn) = self.write_tx().await?;
         let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
         if rec.member.status == MemberStatus::Deleted {
             return Err(StoreError::conflict(
@@ -627,7 +627,7 @@ impl Store {
         input: &ReturnInput,
         now: DateTime<Utc>,
     ) -> Result<ReturnOutcome, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, _turn) = self.write_tx().await?;
         let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
         if let Some(k) = &input.idempotency_key {
             let key = format!("return:{k}");
@@ -796,7 +796,7 @@ impl Store {
         external_id: &str,
         as_of: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, _turn) = self.write_tx().await?;
         let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
         let ctx = self.program_ctx(&mut tx, program_id).await?;
         let due = sqlx::query(

@@ -77,7 +77,14 @@ pub fn redact_url(url: &str) -> String {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time; queueing writers here, in order, is far faster than letting
+    /// them collide on the file lock and back off in SQLite's busy handler. (Other processes on the
+    /// same file are still kept safe by the file lock and the busy timeout.)
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
+
+/// Holds this process's turn to write (SQLite only) for as long as it lives.
+pub(crate) type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -125,7 +132,7 @@ impl Store {
                 url: redact_url(&url),
                 source: e,
             })?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, write_gate: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -143,12 +150,14 @@ impl Store {
 
     /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite so the write lock is taken up front
     /// (no upgrade deadlocks); a plain `BEGIN` on PostgreSQL, where row locks do the ordering.
-    pub(crate) async fn write_tx(&self) -> Result<Tx, StoreError> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(tx)
+    pub(crate) async fn write_tx(&self) -> Result<(Tx, WriteTurn), StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => {
+                let turn = self.write_gate.clone().lock_owned().await;
+                (self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn))
+            }
+            Backend::Postgres => (self.pool.begin().await?, None),
+        })
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

@@ -38,7 +38,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ProgramRow, StoreError> {
         let settings = serde_json::to_string(&ProgramSettings::default())?;
-        let mut tx = self.write_tx().await?;
+        let (mut tx, _turn) = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO programs (id, name, api_key_hash, member_token_secret, settings, channel, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, 'native', $6, $6)",
@@ -105,7 +105,7 @@ impl Store {
         settings: &ProgramSettings,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let (mut tx, _turn) = self.write_tx().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT settings, expiry_enabled_at FROM programs WHERE id = $1{}",
             self.backend().for_update()
