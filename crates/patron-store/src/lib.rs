@@ -132,7 +132,11 @@ impl Store {
                 url: redact_url(&url),
                 source: e,
             })?;
-        Ok(Store { pool, backend, write_gate: Default::default() })
+        Ok(Store {
+            pool,
+            backend,
+            write_gate: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -155,3 +155,32 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Every program's sealed member-token secret, to verify member tokens.
+    pub async fn member_token_secrets(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, member_token_secret FROM programs ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("member_token_secret")?)))
+            .collect()
+    }
+
+    pub async fn set_member_token_secret(
+        &self,
+        program_id: &str,
+        sealed: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (mut tx, _turn) = self.write_tx().await?;
+        sqlx::query("UPDATE programs SET member_token_secret = $1, updated_at = $2 WHERE id = $3")
+            .bind(sealed)
+            .bind(ms(now))
+            .bind(program_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -64,15 +64,7 @@ impl SecretKey {
 
     /// A keyed digest (HMAC-SHA256, hex, 32 characters) for links that must not be forgeable.
     pub fn mac(&self, data: &str) -> String {
-        let mut inner = Sha256::new();
-        let mut outer = Sha256::new();
-        let mut block = [0u8; 64];
-        block[..32].copy_from_slice(&self.0);
-        inner.update(block.map(|b| b ^ 0x36));
-        inner.update(data.as_bytes());
-        outer.update(block.map(|b| b ^ 0x5c));
-        outer.update(inner.finalize());
-        hex::encode(&outer.finalize()[..16])
+        hex::encode(&hmac_sha256(&self.0, data.as_bytes())[..16])
     }
 
     pub fn seal(&self, plaintext: &str) -> String {
@@ -116,6 +108,23 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
+}
+
+/// HMAC-SHA256 (RFC 2104).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(block.map(|b| b ^ 0x36));
+    inner.update(data);
+    let mut outer = Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
 }
 
 /// A random token with a readable prefix, e.g. `pk_live_…`.
@@ -162,6 +171,23 @@ mod tests {
         assert_eq!(key.mac("x"), key.mac("x"));
         assert_ne!(key.mac("x"), key.mac("y"));
         assert_ne!(key.mac("x"), other.mac("x"));
+    }
+
+    #[test]
+    fn hmac_matches_the_rfc_4231_vectors() {
+        let key = [0x0b; 20];
+        assert_eq!(
+            hex::encode(hmac_sha256(&key, b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        let long_key = [0xaa; 131];
+        assert_eq!(
+            hex::encode(hmac_sha256(
+                &long_key,
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 
     #[test]

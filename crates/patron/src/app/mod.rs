@@ -1,6 +1,7 @@
 //! Use cases of the binary: what the HTTP routes and the CLI call. They turn edge input into domain
 //! types, call the store, and shape the answers. No HTTP and no SQL here.
 
+pub mod member_tokens;
 pub mod members;
 mod programs;
 
@@ -50,6 +51,8 @@ struct Inner {
     mail: patron_mail::MailTransport,
     /// API key hash → program, so that authentication is not a database round trip per request.
     key_cache: RwLock<HashMap<String, (ProgramRow, Instant)>>,
+    /// Opened member-token secrets by program, until one changes.
+    member_secrets: RwLock<Option<Vec<(String, String)>>>,
 }
 
 const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
@@ -70,6 +73,7 @@ impl App {
                 metrics,
                 mail,
                 key_cache: RwLock::default(),
+                member_secrets: RwLock::default(),
             }),
         }
     }

@@ -33,6 +33,7 @@ impl App {
             member_token_secret: self.key().seal(&member_token_secret),
         };
         self.store().create_program(&new, Utc::now()).await?;
+        self.forget_member_secrets();
         Ok(CreatedProgram {
             id,
             name: name.to_string(),

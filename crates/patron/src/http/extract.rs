@@ -64,6 +64,24 @@ impl FromRequestParts<App> for ProgramAuth {
     }
 }
 
+/// The member whose token (JWT HS256 signed with the program's member-token secret) authenticated
+/// the request.
+pub struct MemberAuth(pub crate::app::member_tokens::MemberClaims);
+
+impl FromRequestParts<App> for MemberAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::unauthorized("send a member token as `Authorization: Bearer <jwt>`")
+        })?;
+        match app.verify_member_token(token).await? {
+            Ok(claims) => Ok(MemberAuth(claims)),
+            Err(e) => Err(ApiError::unauthorized(e.to_string())),
+        }
+    }
+}
+
 /// A JSON body. Malformed JSON is a 400, a wrong content type a 415, a body over the limit a 413,
 /// and a well-formed body of the wrong shape a 422 naming the field path.
 pub struct ApiJson<T>(pub T);

@@ -6,6 +6,7 @@ pub mod extract;
 mod jobs;
 mod ledger;
 mod mail;
+mod me;
 mod members;
 mod ops;
 mod programs;
@@ -31,6 +32,9 @@ pub fn router(app: App) -> Router {
         .route("/openapi.json", get(ops::openapi))
         .route("/v1/programs", post(programs::create).get(programs::list))
         .route("/v1/program", get(programs::current))
+        .route("/v1/me", get(me::get))
+        .route("/v1/me/preferences", axum::routing::put(me::preferences))
+        .route("/v1/member-token-secret", post(me::rotate))
         .route("/v1/settings", get(settings::get).put(settings::put))
         .route("/v1/members", get(members::find))
         .route(

@@ -18,7 +18,7 @@ use utoipa::OpenApi;
         super::members::block, super::members::unblock,
         super::ledger::activity, super::ledger::adjustment, super::ledger::returns, super::ledger::page,
         super::deliveries::list, super::deliveries::detail, super::deliveries::retry, super::deliveries::replay,
-        super::mail::preview, super::jobs::run, healthz, metrics
+        super::mail::preview, super::jobs::run, super::me::get, super::me::preferences, super::me::rotate, healthz, metrics
     ),
     components(schemas(super::error::Problem)),
     modifiers(&BearerAuth)
@@ -39,6 +39,10 @@ impl utoipa::Modify for BearerAuth {
                     .description(Some("The program's API key"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "member_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").description(Some("A member token: JWT HS256, sub = external member id, exp ≤ 24 h, signed with the program's member_token_secret")).build()),
         );
         components.add_security_scheme(
             "admin_token",

@@ -3,6 +3,7 @@
 mod crash;
 mod helpers;
 mod ledger;
+mod member_tokens;
 mod members;
 mod native_mail;
 mod programs;

@@ -1,0 +1,195 @@
+//! The delivery worker and the Listrak channel together, against the real emulator over HTTP.
+
+use crate::helpers::{Program, TestApp};
+use listrak_sim::{SimConfig, SimHandle, spawn_for_tests};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const CLIENT_ID: &str = "patron-test";
+const CLIENT_SECRET: &str = "s3cret-of-the-integration";
+
+async fn sim() -> SimHandle {
+    spawn_for_tests(SimConfig::default().with_integration(CLIENT_ID, CLIENT_SECRET)).await
+}
+
+async fn app_for(sim: &SimHandle, extra: &[(&str, &str)]) -> TestApp {
+    let (auth, api) = (sim.auth_url(), sim.api_url());
+    let mut vars = vec![
+        ("PATRON_LISTRAK_AUTH_URL", auth.as_str()),
+        ("PATRON_LISTRAK_API_URL", api.as_str()),
+        ("PATRON_RETRY_BASE_MS", "1"),
+        ("PATRON_RETRY_MAX_MS", "50"),
+        ("PATRON_HOLD_PROBE_MS", "100"),
+        ("PATRON_DELIVERY_CONCURRENCY", "32"),
+    ];
+    vars.extend_from_slice(extra);
+    TestApp::spawn_with(&vars).await
+}
+
+async fn connect(p: &Program<'_>) -> Value {
+    let (status, body) = p.put("/v1/integrations/listrak", json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn sim_json(sim: &SimHandle, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut req = reqwest::Client::new().request(method, format!("{}{path}", sim.base_url));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("the emulator answers");
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+async fn raised(sim: &SimHandle) -> Vec<Value> {
+    sim_json(sim, reqwest::Method::GET, "/_sim/raised", None).await.as_array().cloned().unwrap_or_default()
+}
+
+async fn faults(sim: &SimHandle, faults: Value) {
+    sim_json(sim, reqwest::Method::POST, "/_sim/faults", Some(faults)).await;
+}
+
+async fn statuses(p: &Program<'_>, filter: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = cursor.as_ref().map(|c| format!("{filter}&limit=500&cursor={c}")).unwrap_or_else(|| format!("{filter}&limit=500"));
+        let (_, page) = p.get(&format!("/v1/deliveries?{q}")).await;
+        for d in page["items"].as_array().cloned().unwrap_or_default() {
+            *counts.entry(d["status"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return counts,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_purchase_raises_points_earned_on_the_members_contact_with_exact_fields() {
+    let sim = sim().await;
+    let app = app_for(&sim, &[]).await;
+    let p = app.program("Acme").await;
+    connect(&p).await;
+    p.put("/v1/members/ann", json!({"email": "ann@example.com", "name": "Ann Lee", "birth_date": "1991-03-26"})).await;
+    p.purchase("ann", "o-1", 42.0).await;
+    app.deliver_all().await;
+
+    let events: Vec<Value> = raised(&sim).await.into_iter().filter(|r| r["event_name"] == "Points Earned").collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e["email"], "ann@example.com");
+    assert_eq!(e["fields"]["Points Current Activity"], "42");
+    assert_eq!(e["fields"]["Recent Activity Completed"], "Made a purchase");
+    assert_eq!(e["fields"]["Points Available"], "42");
+    assert_eq!(e["fields"]["User Name"], "Ann Lee");
+    assert_eq!(e["fields"]["Date of Birth"], "03/26/1991");
+    assert!(app.mail_files().is_empty(), "no native mail once Listrak is connected");
+}
+
+#[tokio::test]
+async fn connecting_listrak_mid_stream_sends_each_notification_once_by_one_channel() {
+    let sim = sim().await;
+    let app = app_for(&sim, &[]).await;
+    let p = app.program("Acme").await;
+    p.member("m1").await;
+    p.purchase("m1", "before-1", 10.0).await;
+    p.purchase("m1", "before-2", 20.0).await;
+    connect(&p).await;
+    p.purchase("m1", "after-1", 30.0).await;
+    app.deliver_all().await;
+
+    assert_eq!(app.mail_files().len(), 2, "the two recorded before the switch went by mail");
+    let events: Vec<Value> = raised(&sim).await.into_iter().filter(|r| r["event_name"] == "Points Earned").collect();
+    assert_eq!(events.len(), 1, "the one recorded after the switch went to Listrak");
+    assert_eq!(events[0]["fields"]["Points Current Activity"], "30");
+    let (_, page) = p.get("/v1/deliveries").await;
+    let channels: Vec<&str> = page["items"].as_array().expect("items").iter().filter_map(|d| d["channel"].as_str()).collect();
+    assert_eq!(channels, vec!["listrak", "native", "native"]);
+}
+
+#[tokio::test]
+async fn with_injected_faults_a_thousand_notifications_end_delivered_or_counted_and_none_is_lost() {
+    let sim = sim().await;
+    let app = app_for(&sim, &[("PATRON_RETRY_ATTEMPTS", "40")]).await;
+    let p = app.program("Acme").await;
+    connect(&p).await;
+    for i in 0..100 {
+        p.member(&format!("m{i}")).await;
+    }
+    let raised_before = raised(&sim).await.len();
+    faults(&sim, json!({"error_rate": 0.3, "error_status": 500, "drop_after_commit_rate": 0.05})).await;
+    let buys: Vec<(String, String)> = (0..1000).map(|i| (format!("m{}", i % 100), format!("o-{i}"))).collect();
+    for chunk in buys.chunks(50) {
+        futures::future::join_all(chunk.iter().map(|(m, o)| p.purchase(m, o, 5.0))).await;
+    }
+    app.deliver_all().await;
+    faults(&sim, json!({"error_rate": 0.0, "drop_after_commit_rate": 0.0})).await;
+    app.deliver_all().await;
+
+    let counts = statuses(&p, "event=Points%20Earned").await;
+    let delivered = counts.get("delivered").copied().unwrap_or(0);
+    let unconfirmed = counts.get("unconfirmed").copied().unwrap_or(0);
+    assert_eq!(delivered + unconfirmed, 1000, "{counts:?}");
+    assert!(unconfirmed > 0, "drop-after-commit cases are counted as unconfirmed: {counts:?}");
+    let earned = raised(&sim).await.into_iter().skip(raised_before).filter(|r| r["event_name"] == "Points Earned").count();
+    assert_eq!(earned, 1000, "each notification raised exactly once: delivered ones once, dropped-after-commit ones once");
+}
+
+#[tokio::test]
+async fn a_paused_integration_holds_deliveries_and_releases_them_when_fixed() {
+    let sim = sim().await;
+    let app = app_for(&sim, &[]).await;
+    let p = app.program("Acme").await;
+    connect(&p).await;
+    p.member("m1").await;
+    faults(&sim, json!({"paused": true})).await;
+    p.purchase("m1", "o-1", 10.0).await;
+    app.deliver_all().await;
+    let (_, page) = p.get("/v1/deliveries?event=Points%20Earned").await;
+    assert_eq!(page["items"][0]["status"], "pending", "held, not dead: {page}");
+    assert_eq!(page["items"][0]["attempts"], 0, "holding spends no attempts");
+
+    faults(&sim, json!({"paused": false})).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        app.deliver_all().await;
+        let (_, page) = p.get("/v1/deliveries?event=Points%20Earned").await;
+        if page["items"][0]["status"] == "delivered" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the hold was never lifted: {page}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(raised(&sim).await.iter().filter(|r| r["event_name"] == "Points Earned").count(), 1);
+}
+
+#[tokio::test]
+async fn one_contacts_events_arrive_in_order_under_concurrency_and_latency() {
+    let sim = sim().await;
+    let app = app_for(&sim, &[]).await;
+    let p = app.program("Acme").await;
+    connect(&p).await;
+    for m in ["a", "b", "c", "d"] {
+        p.member(m).await;
+    }
+    for i in 1..=10 {
+        for m in ["a", "b", "c", "d"] {
+            p.purchase(m, &format!("{m}-{i}"), 1.0).await;
+        }
+    }
+    faults(&sim, json!({"latency_ms": 5, "error_rate": 0.2, "error_status": 503})).await;
+    app.deliver_all().await;
+    faults(&sim, json!({"latency_ms": 0, "error_rate": 0.0})).await;
+    app.deliver_all().await;
+    for m in ["a", "b", "c", "d"] {
+        let email = format!("{m}@example.com");
+        let balances: Vec<i64> = raised(&sim)
+            .await
+            .into_iter()
+            .filter(|r| r["email"] == email.as_str() && r["event_name"] == "Points Earned")
+            .filter_map(|r| r["fields"]["Points Available"].as_str().and_then(|v| v.parse().ok()))
+            .collect();
+        assert_eq!(balances, (1..=10).collect::<Vec<i64>>(), "{m}'s events in recorded order");
+    }
+}
