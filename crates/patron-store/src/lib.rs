@@ -3,16 +3,25 @@
 //! PostgreSQL (production, several instances) through sqlx's `Any` driver; what differs between the
 //! two — migrations, write locks, row locks — lives in [`Backend`].
 
+mod coupons;
+mod digest;
 mod error;
+mod expiry;
 mod jobs;
 mod ledger;
 mod members;
 mod outbox;
 mod programs;
+mod referrals;
+mod rewards;
 mod rows;
 pub mod testing;
+mod tiers;
+mod winback;
 
+pub use digest::DigestRun;
 pub use error::{Rejection, StoreError};
+pub use expiry::{ExpiryRun, ReminderRun};
 pub use jobs::JobClaim;
 pub use ledger::{
     ActivityInput, ActivityOutcome, AdjustmentInput, LedgerEntryView, ReturnInput, ReturnOutcome,
@@ -20,6 +29,13 @@ pub use ledger::{
 pub use members::{MemberInput, MemberUpsert};
 pub use outbox::{DeliveryFilter, DeliveryView, NewNotification};
 pub use programs::{NewProgram, ProgramRow};
+pub use referrals::{ClaimInput, ClaimOutcome, InvitationOutcome};
+pub use rewards::{
+    CouponSourceSpec, CouponUpload, RedemptionInput, RedemptionOutcome, RewardInput, RewardPatch,
+    RewardView,
+};
+pub use tiers::TierReview;
+pub use winback::{WINBACK_BONUS, WinbackRun};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
