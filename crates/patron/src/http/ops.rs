@@ -17,6 +17,8 @@ use utoipa::OpenApi;
         super::members::put, super::members::get, super::members::find, super::members::delete,
         super::members::block, super::members::unblock,
         super::ledger::activity, super::ledger::adjustment, super::ledger::returns, super::ledger::page,
+        super::rewards::create, super::rewards::list, super::rewards::update, super::rewards::upload,
+        super::rewards::redeem, super::referrals::invite, super::referrals::claim,
         super::deliveries::list, super::jobs::run, healthz, metrics
     ),
     components(schemas(super::error::Problem)),
