@@ -4,4 +4,5 @@ mod helpers;
 mod ledger;
 mod members;
 mod programs;
+mod rewards;
 mod validation;
