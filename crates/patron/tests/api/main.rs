@@ -1,8 +1,13 @@
 //! Black-box tests: the real server over HTTP on port 0, a fresh database per test.
 
+mod digest;
+mod expiry;
 mod helpers;
 mod ledger;
 mod members;
 mod programs;
+mod referrals;
 mod rewards;
+mod tiers;
 mod validation;
+mod winback;
