@@ -42,6 +42,7 @@ pub(crate) struct Holder<'a> {
 
 impl Store {
     /// Issues a fresh generated code, unique in the program (a collision just draws again).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn issue_code(
         &self,
         tx: &mut Tx,
