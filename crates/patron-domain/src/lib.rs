@@ -3,12 +3,16 @@
 //! No I/O and no clock: time is always a parameter.
 
 pub mod catalog;
+pub mod digest;
+pub mod expiry;
 pub mod ledger;
 pub mod member;
 pub mod profile;
+pub mod referral;
 pub mod settings;
 pub mod tiers;
 pub mod values;
+pub mod winback;
 
 pub use catalog::{EventKind, FIELDS, FieldSpec, FieldType};
 pub use member::{Balances, Member, MemberStatus};

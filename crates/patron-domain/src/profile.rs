@@ -39,6 +39,22 @@ pub fn fit_text(name: &str, value: &str) -> String {
 pub struct RewardOffer {
     pub name: String,
     pub points_cost: Points,
+    /// The lowest tier that may redeem it; `None` for everyone.
+    pub min_tier: Option<String>,
+}
+
+/// Rewards whose minimum tier the member's tier reaches ("tier permitting"). A minimum tier that is
+/// no longer among the levels permits nobody.
+pub fn permitted_offers(
+    levels: &[crate::settings::TierLevel],
+    member_tier: Option<&str>,
+    rewards: &[RewardOffer],
+) -> Vec<RewardOffer> {
+    rewards
+        .iter()
+        .filter(|r| crate::tiers::tier_permits(levels, member_tier, r.min_tier.as_deref()))
+        .cloned()
+        .collect()
 }
 
 /// Rewards the balance affords, cheapest first, and the cheapest one it does not yet afford.
@@ -110,7 +126,8 @@ pub fn common_fields(
         field::PREFERRED_LANGUAGE,
         member.preferred_language.clone().unwrap_or_default(),
     );
-    let (eligible, next) = reward_outlook(b.available, rewards);
+    let permitted = permitted_offers(&settings.tiers.levels, member.tier.as_deref(), rewards);
+    let (eligible, next) = reward_outlook(b.available, &permitted);
     put(field::ELIGIBLE_REWARDS_COUNT, eligible.len().to_string());
     put(
         field::ELIGIBLE_REWARDS,
@@ -187,10 +204,17 @@ mod tests {
             RewardOffer {
                 name: "$5 off".into(),
                 points_cost: Points(100),
+                min_tier: None,
             },
             RewardOffer {
                 name: "$10 off".into(),
                 points_cost: Points(200),
+                min_tier: None,
+            },
+            RewardOffer {
+                name: "VIP lounge".into(),
+                points_cost: Points(50),
+                min_tier: Some("Gold".into()),
             },
         ];
         let f = common_fields(&member(), &ProgramSettings::default(), &rewards);

@@ -220,6 +220,8 @@ pub struct ReferralSettings {
     pub friend_coupon: CouponSpec,
     pub referrer_coupon: CouponSpec,
     pub min_purchase: f64,
+    /// Most eligible (coupon-earning) claims per referrer; `None` is unlimited.
+    pub claim_limit: Option<u32>,
 }
 
 impl Default for ReferralSettings {
@@ -233,6 +235,7 @@ impl Default for ReferralSettings {
                 prefix: "THANKS-".into(),
             },
             min_purchase: 0.0,
+            claim_limit: None,
         }
     }
 }

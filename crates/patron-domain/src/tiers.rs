@@ -2,6 +2,53 @@
 
 use crate::settings::TierLevel;
 use crate::values::Points;
+use chrono::{DateTime, Duration, Utc};
+
+/// An approved earning of a qualifying activity type, as the tier rules count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QualifyingLot {
+    pub amount: Points,
+    /// Points of it taken back by returns.
+    pub reversed: Points,
+    pub earned_at: DateTime<Utc>,
+}
+
+/// Qualifying points at `as_of`: every approved qualifying earning (lifetime), or only those earned
+/// in the last `window_days`, each net of its reversals.
+pub fn qualifying_points(
+    lots: &[QualifyingLot],
+    window_days: Option<u32>,
+    as_of: DateTime<Utc>,
+) -> Points {
+    let since = window_days.map(|d| as_of - Duration::days(i64::from(d)));
+    Points(
+        lots.iter()
+            .filter(|l| l.earned_at <= as_of && since.is_none_or(|s| l.earned_at > s))
+            .map(|l| (l.amount.0 - l.reversed.0).max(0))
+            .fold(0i64, i64::saturating_add),
+    )
+}
+
+/// The tier a review settles on: whatever the qualifying total reaches now, up or down.
+pub fn reviewed_tier(levels: &[TierLevel], qualifying: Points) -> Option<String> {
+    tier_for(levels, qualifying).map(|l| l.name.clone())
+}
+
+/// Whether a member of `member_tier` may redeem a reward restricted to `min_tier` and above.
+pub fn tier_permits(
+    levels: &[TierLevel],
+    member_tier: Option<&str>,
+    min_tier: Option<&str>,
+) -> bool {
+    let rank = |name: &str| levels.iter().position(|l| l.name == name);
+    match min_tier {
+        None => true,
+        Some(min) => match (rank(min), member_tier.and_then(rank)) {
+            (Some(min), Some(have)) => have >= min,
+            _ => false,
+        },
+    }
+}
 
 /// The highest level whose threshold the total reaches, if any.
 pub fn tier_for(levels: &[TierLevel], qualifying: Points) -> Option<&TierLevel> {
@@ -60,6 +107,105 @@ mod tests {
             Some(("Silver", Points(50)))
         );
         assert!(next_tier(&l, Points(2000)).is_none());
+    }
+
+    #[test]
+    fn a_rolling_window_counts_only_recent_earnings_net_of_returns() {
+        use chrono::TimeZone;
+        let t = |d: i64| {
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                .single()
+                .expect("valid")
+                + Duration::days(d)
+        };
+        let lots = vec![
+            QualifyingLot {
+                amount: Points(300),
+                reversed: Points(0),
+                earned_at: t(0),
+            },
+            QualifyingLot {
+                amount: Points(400),
+                reversed: Points(100),
+                earned_at: t(200),
+            },
+        ];
+        assert_eq!(qualifying_points(&lots, None, t(400)), Points(600));
+        assert_eq!(qualifying_points(&lots, Some(365), t(400)), Points(300));
+        assert_eq!(qualifying_points(&lots, Some(365), t(100)), Points(300));
+    }
+
+    #[test]
+    fn a_minimum_tier_permits_that_tier_and_above() {
+        let l = levels();
+        assert!(tier_permits(&l, None, None));
+        assert!(!tier_permits(&l, Some("Bronze"), Some("Silver")));
+        assert!(tier_permits(&l, Some("Gold"), Some("Silver")));
+        assert!(!tier_permits(&l, Some("Gold"), Some("Platinum")));
+    }
+
+    /// The incremental bookkeeping the engine does (add on earn, subtract on return, upgrade at
+    /// once, settle at review) against a recomputation from the lots.
+    #[derive(Debug, Clone)]
+    enum Event {
+        Earn(i64),
+        Return(usize, i64),
+        Review,
+    }
+
+    fn event() -> impl proptest::strategy::Strategy<Value = Event> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (1..800i64).prop_map(Event::Earn),
+            (0..20usize, 1..500i64).prop_map(|(i, p)| Event::Return(i, p)),
+            Just(Event::Review),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_tier_from_a_sequence_of_events_equals_the_tier_recomputed_from_scratch(
+            events in proptest::collection::vec(event(), 1..60)
+        ) {
+            use chrono::TimeZone;
+            let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid");
+            let l = levels();
+            let mut lots: Vec<QualifyingLot> = vec![];
+            let mut running = Points(0);
+            let mut tier: Option<String> = None;
+            let mut upgrades = 0;
+            for e in events {
+                match e {
+                    Event::Earn(p) => {
+                        lots.push(QualifyingLot { amount: Points(p), reversed: Points(0), earned_at: now });
+                        running = Points(running.0 + p);
+                        let reached = reviewed_tier(&l, running);
+                        if is_upgrade(&l, tier.as_deref(), reached.as_deref()) {
+                            upgrades += 1;
+                        }
+                        if is_upgrade(&l, tier.as_deref(), reached.as_deref()) || tier.is_none() {
+                            tier = reached;
+                        }
+                    }
+                    Event::Return(i, p) => {
+                        if let Some(lot) = lots.get_mut(i) {
+                            let take = p.min(lot.amount.0 - lot.reversed.0);
+                            lot.reversed = Points(lot.reversed.0 + take);
+                            running = Points(running.0 - take);
+                        }
+                    }
+                    Event::Review => tier = reviewed_tier(&l, running),
+                }
+                let scratch = qualifying_points(&lots, None, now);
+                proptest::prop_assert_eq!(running, scratch);
+                // Between reviews the tier never sits below what the total reaches.
+                let floor = reviewed_tier(&l, scratch);
+                proptest::prop_assert!(!is_upgrade(&l, tier.as_deref(), floor.as_deref()));
+            }
+            tier = reviewed_tier(&l, running);
+            proptest::prop_assert_eq!(tier, reviewed_tier(&l, qualifying_points(&lots, None, now)));
+            proptest::prop_assert!(upgrades <= lots.len());
+        }
     }
 
     #[test]

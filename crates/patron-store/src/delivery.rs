@@ -74,7 +74,7 @@ impl Store {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<ClaimedRow>, StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let sql = format!(
             "SELECT d.id FROM deliveries d \
              WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1) OR (d.status = 'in_flight' AND d.lease_until < $1)) \
@@ -133,7 +133,7 @@ impl Store {
         finish: &Finish,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let (status, next_at, error, attempted, ambiguous, outcome, detail) = match finish {
             Finish::Delivered { detail } => {
                 ("delivered", None, None, 1, 0, "delivered", detail.clone())
@@ -309,7 +309,7 @@ impl Store {
         condition: &str,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let sql = format!(
             "UPDATE deliveries SET status = 'pending', attempts = 0, ambiguous = 0, next_attempt_at = $1, finished_at = NULL \
              WHERE program_id = $2 AND status IN ('dead', 'unconfirmed') AND {condition}"

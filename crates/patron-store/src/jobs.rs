@@ -58,3 +58,26 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Gives a period back after a failed run, so a later tick (or another process) retries it.
+    pub async fn release_job_period(
+        &self,
+        program_id: &str,
+        job: &str,
+        period: &str,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM job_runs WHERE program_id = $1 AND job = $2 AND period = $3 AND owner = $4 \
+             AND finished_at IS NULL",
+        )
+        .bind(program_id)
+        .bind(job)
+        .bind(period)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}

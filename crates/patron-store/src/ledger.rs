@@ -96,7 +96,7 @@ impl ProgramCtx {
         )
     }
 
-    fn lot_expiry(&self, earned_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn lot_expiry(&self, earned_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self.settings.expiry.mode {
             ExpiryMode::PerLot => {
                 let start = self
@@ -133,20 +133,7 @@ impl Store {
             .ok_or(StoreError::NotFound("program"))?;
         let settings: ProgramSettings =
             serde_json::from_str(&row.try_get::<String, _>("settings")?)?;
-        let rewards = sqlx::query(
-            "SELECT name, points_cost FROM rewards WHERE program_id = $1 AND active = 1",
-        )
-        .bind(program_id)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(RewardOffer {
-                name: r.try_get("name")?,
-                points_cost: Points(r.try_get("points_cost")?),
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        let rewards = crate::rewards::active_offers(&mut **tx, program_id).await?;
         Ok(ProgramCtx {
             settings,
             expiry_enabled_at: row
@@ -158,7 +145,7 @@ impl Store {
 
     /// A stored answer for this key, if the same request was made before; a 422 if the key was used
     /// for a different request.
-    async fn replay<T: for<'de> Deserialize<'de>>(
+    pub(crate) async fn replay<T: for<'de> Deserialize<'de>>(
         &self,
         tx: &mut Tx,
         program_id: &str,
@@ -185,7 +172,7 @@ impl Store {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn remember<T: Serialize>(
+    pub(crate) async fn remember<T: Serialize>(
         &self,
         tx: &mut Tx,
         program_id: &str,
@@ -219,7 +206,7 @@ impl Store {
         input: &ActivityInput,
         now: DateTime<Utc>,
     ) -> Result<ActivityOutcome, StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
         let mut keys: Vec<(String, &str)> = Vec::new();
         if let Some(k) = &input.idempotency_key {
@@ -289,6 +276,12 @@ impl Store {
                 now,
             )
             .await?;
+        if input.activity_type == "purchase" {
+            self.take_winback_offer(&mut tx, &mut rec, &ctx, occurred_at, now)
+                .await?;
+            self.reward_referrer(&mut tx, &rec, &ctx, input.amount.unwrap_or(0.0), now)
+                .await?;
+        }
         if ctx
             .settings
             .expiry
@@ -406,6 +399,7 @@ impl Store {
                     .qualifying_points
                     .checked_add(e.points)
                     .map_err(|_| overflow())?;
+                self.refresh_window_qualifying(tx, rec, ctx, now).await?;
             }
             let mut notes = Vec::new();
             let upgrade = self.apply_tier_upgrade(rec, ctx);
@@ -532,7 +526,7 @@ impl Store {
         input: &AdjustmentInput,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
         if rec.member.status == MemberStatus::Deleted {
             return Err(StoreError::conflict(
@@ -627,7 +621,7 @@ impl Store {
         input: &ReturnInput,
         now: DateTime<Utc>,
     ) -> Result<ReturnOutcome, StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
         if let Some(k) = &input.idempotency_key {
             let key = format!("return:{k}");
@@ -711,6 +705,17 @@ impl Store {
         if origin_qualifies {
             rec.member.qualifying_points =
                 Points((rec.member.qualifying_points.0 - approved_part).max(0));
+        }
+        if let Some(lot) = lot_id {
+            sqlx::query("UPDATE lots SET reversed = reversed + $1 WHERE id = $2")
+                .bind(to_reverse.0)
+                .bind(lot)
+                .execute(&mut *tx)
+                .await?;
+            if origin_qualifies {
+                self.refresh_window_qualifying(&mut tx, &mut rec, &ctx, now)
+                    .await?;
+            }
         }
         let entry_points = -(to_reverse.0 - shortfall);
         let entry_id = self
@@ -796,7 +801,7 @@ impl Store {
         external_id: &str,
         as_of: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
         let ctx = self.program_ctx(&mut tx, program_id).await?;
         let due = sqlx::query(
@@ -842,6 +847,8 @@ impl Store {
                 notes.push(note(&rec.member, EventKind::PointsEarned, fields));
             }
         }
+        self.refresh_window_qualifying(&mut tx, &mut rec, &ctx, as_of)
+            .await?;
         if let Some(n) = self.apply_tier_upgrade(&mut rec, &ctx) {
             notes.push(n);
         }

@@ -3,18 +3,27 @@
 //! PostgreSQL (production, several instances) through sqlx's `Any` driver; what differs between the
 //! two — migrations, write locks, row locks — lives in [`Backend`].
 
+mod coupons;
 mod delivery;
+mod digest;
 mod error;
+mod expiry;
 mod jobs;
 mod ledger;
 mod members;
 mod outbox;
 mod programs;
+mod referrals;
+mod rewards;
 mod rows;
 pub mod testing;
+mod tiers;
+mod winback;
 
 pub use delivery::{AttemptView, ClaimedRow, Finish};
+pub use digest::DigestRun;
 pub use error::{Rejection, StoreError};
+pub use expiry::{ExpiryRun, ReminderRun};
 pub use jobs::JobClaim;
 pub use ledger::{
     ActivityInput, ActivityOutcome, AdjustmentInput, LedgerEntryView, ReturnInput, ReturnOutcome,
@@ -22,13 +31,44 @@ pub use ledger::{
 pub use members::{MemberInput, MemberUpsert};
 pub use outbox::{DeliveryFilter, DeliveryView, NewNotification};
 pub use programs::{NewProgram, ProgramRow};
+pub use referrals::{ClaimInput, ClaimOutcome, InvitationOutcome};
+pub use rewards::{
+    CouponSourceSpec, CouponUpload, RedemptionInput, RedemptionOutcome, RewardInput, RewardPatch,
+    RewardView,
+};
+pub use tiers::TierReview;
+pub use winback::{WINBACK_BONUS, WinbackRun};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub type Tx = Transaction<'static, Any>;
+/// A write transaction. On SQLite it also holds this process's turn to write, which is given back
+/// when the transaction commits or is dropped.
+pub struct Tx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
 
 /// Which database a [`Store`] runs on; decides the dialect details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,9 +122,6 @@ pub struct Store {
     /// same file are still kept safe by the file lock and the busy timeout.)
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
-
-/// Holds this process's turn to write (SQLite only) for as long as it lives.
-pub(crate) type WriteTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,13 +191,25 @@ impl Store {
 
     /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite so the write lock is taken up front
     /// (no upgrade deadlocks); a plain `BEGIN` on PostgreSQL, where row locks do the ordering.
-    pub(crate) async fn write_tx(&self) -> Result<(Tx, WriteTurn), StoreError> {
+    pub(crate) async fn write_tx(&self) -> Result<Tx, StoreError> {
         Ok(match self.backend {
             Backend::Sqlite => {
-                let turn = self.write_gate.clone().lock_owned().await;
-                (self.pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn))
+                // As long as SQLite's own busy timeout would have waited, and no longer.
+                let turn = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    self.write_gate.clone().lock_owned(),
+                )
+                .await
+                .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))?;
+                Tx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
             }
-            Backend::Postgres => (self.pool.begin().await?, None),
+            Backend::Postgres => Tx {
+                tx: self.pool.begin().await?,
+                _turn: None,
+            },
         })
     }
 

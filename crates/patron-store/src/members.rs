@@ -134,7 +134,7 @@ impl Store {
         input: &MemberInput,
         now: DateTime<Utc>,
     ) -> Result<MemberUpsert, StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let existing = match self.lock_member(&mut tx, program_id, external_id).await {
             Ok(rec) => Some(rec),
             Err(StoreError::NotFound(_)) => None,
@@ -252,7 +252,7 @@ impl Store {
         status: MemberStatus,
         now: DateTime<Utc>,
     ) -> Result<Member, StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
         if rec.member.status == MemberStatus::Deleted && status != MemberStatus::Deleted {
             return Err(StoreError::conflict(

@@ -38,7 +38,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ProgramRow, StoreError> {
         let settings = serde_json::to_string(&ProgramSettings::default())?;
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO programs (id, name, api_key_hash, member_token_secret, settings, channel, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, 'native', $6, $6)",
@@ -105,7 +105,7 @@ impl Store {
         settings: &ProgramSettings,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT settings, expiry_enabled_at FROM programs WHERE id = $1{}",
             self.backend().for_update()
@@ -128,31 +128,56 @@ impl Store {
             .bind(program_id)
             .execute(&mut *tx)
             .await?;
+        self.restamp_lot_expiry(&mut tx, program_id, &old, settings, enabled_at)
+            .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Keeps lot expiry dates in step with the expiry settings: under `per_lot` each lot expires
+    /// `days` after the later of its earning and the enabling of expiry (never retroactively);
+    /// under any other mode lots carry no date of their own.
+    async fn restamp_lot_expiry(
+        &self,
+        tx: &mut crate::Tx,
+        program_id: &str,
+        old: &ProgramSettings,
+        new: &ProgramSettings,
+        enabled_at: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let (was, is) = (&old.expiry, &new.expiry);
+        if was.mode == is.mode && (is.mode != ExpiryMode::PerLot || was.days == is.days) {
+            return Ok(());
+        }
+        match (is.mode, enabled_at) {
+            (ExpiryMode::PerLot, Some(enabled)) => {
+                sqlx::query(
+                    "UPDATE lots SET expires_at = (CASE WHEN earned_at > $1 THEN earned_at ELSE $1 END) + $2                      WHERE program_id = $3",
+                )
+                .bind(enabled)
+                .bind(i64::from(is.days) * 86_400_000)
+                .bind(program_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            _ => {
+                sqlx::query("UPDATE lots SET expires_at = NULL WHERE program_id = $1 AND expires_at IS NOT NULL")
+                    .bind(program_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
         Ok(())
     }
 }
 
 impl Store {
-    /// Active rewards, as the computed profile fields see them.
+    /// Active rewards, as the computed profile fields see them (tier filtering happens per member).
     pub async fn reward_offers(
         &self,
         program_id: &str,
     ) -> Result<Vec<patron_domain::profile::RewardOffer>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT name, points_cost FROM rewards WHERE program_id = $1 AND active = 1",
-        )
-        .bind(program_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(patron_domain::profile::RewardOffer {
-                    name: r.try_get("name")?,
-                    points_cost: patron_domain::Points(r.try_get("points_cost")?),
-                })
-            })
-            .collect()
+        crate::rewards::active_offers(self.pool(), program_id).await
     }
 }
 
@@ -173,7 +198,7 @@ impl Store {
         sealed: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (mut tx, _turn) = self.write_tx().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE programs SET member_token_secret = $1, updated_at = $2 WHERE id = $3")
             .bind(sealed)
             .bind(ms(now))

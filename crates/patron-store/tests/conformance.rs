@@ -334,3 +334,252 @@ conformance!(a_job_period_is_claimed_once, |store: Store| async move {
         .await
         .expect("finish");
 });
+
+// ---- Loyalty mechanics ----
+
+use patron_store::{ClaimInput, CouponSourceSpec, RedemptionInput, RewardInput};
+
+fn redemption(reward_id: &str) -> RedemptionInput {
+    RedemptionInput {
+        reward_id: reward_id.into(),
+        idempotency_key: None,
+        request_hash: reward_id.into(),
+    }
+}
+
+async fn reward(store: &Store, p: &str, cost: i64, coupon: CouponSourceSpec) -> String {
+    let input = RewardInput {
+        name: format!("Reward {cost}"),
+        points_cost: cost,
+        active: true,
+        min_tier: None,
+        coupon,
+    };
+    store
+        .create_reward(p, &input, t0())
+        .await
+        .expect("reward")
+        .id
+}
+
+async fn events(store: &Store, p: &str, event: &str) -> Vec<patron_store::DeliveryView> {
+    store
+        .list_deliveries(
+            p,
+            &DeliveryFilter {
+                event: Some(event.into()),
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("deliveries")
+}
+
+conformance!(
+    concurrent_redemptions_from_a_pool_never_share_a_code_nor_overspend,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        let r = reward(&store, &p, 50, CouponSourceSpec::Pool).await;
+        let codes: Vec<String> = (0..4).map(|i| format!("CODE{i}")).collect();
+        let up = store
+            .upload_coupons(&p, &r, &codes, t0())
+            .await
+            .expect("upload");
+        assert_eq!(up.added, 4);
+        for m in ["a", "b", "c"] {
+            member(&store, &p, m).await;
+            store
+                .record_activity(&p, m, &purchase(&format!("o-{m}"), 120.0), t0())
+                .await
+                .expect("award");
+        }
+        let mut tasks = Vec::new();
+        for i in 0..9 {
+            let (store, p, r) = (store.clone(), p.clone(), r.clone());
+            let m = ["a", "b", "c"][i % 3];
+            tasks.push(tokio::spawn(async move {
+                store.redeem(&p, m, &redemption(&r), t0()).await
+            }));
+        }
+        let mut got = Vec::new();
+        for t in tasks {
+            match t.await.expect("join") {
+                Ok(out) => got.push(out.code),
+                Err(StoreError::Rejected(r)) => assert!(
+                    ["insufficient_points", "coupon_pool_empty"].contains(&r.code),
+                    "{r:?}"
+                ),
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        got.sort();
+        let before = got.len();
+        got.dedup();
+        assert_eq!(got.len(), before, "no code handed out twice");
+        assert_eq!(
+            got.len(),
+            4,
+            "the pool is used up (each member affords two)"
+        );
+        let mut spent = 0;
+        for m in ["a", "b", "c"] {
+            let b = store.member(&p, m).await.expect("member").balances;
+            assert!(b.available.0 >= 0);
+            spent += b.redeemed.0;
+        }
+        assert_eq!(spent, 4 * 50);
+    }
+);
+
+conformance!(
+    expiry_takes_what_is_due_once_and_reminds_once_per_lead,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        let mut s = ProgramSettings::default();
+        s.expiry.mode = patron_domain::settings::ExpiryMode::PerLot;
+        s.expiry.days = 30;
+        store.put_settings(&p, &s, t0()).await.expect("settings");
+        member(&store, &p, "a").await;
+        store
+            .record_activity(&p, "a", &purchase("o1", 100.0), t0())
+            .await
+            .expect("award");
+        let g = reward(
+            &store,
+            &p,
+            40,
+            CouponSourceSpec::Generated {
+                prefix: "G-".into(),
+            },
+        )
+        .await;
+        store
+            .redeem(&p, "a", &redemption(&g), t0())
+            .await
+            .expect("redeem");
+        for _ in 0..2 {
+            let run = store
+                .send_expiry_reminders(&p, t0() + Duration::days(25), 10)
+                .await
+                .expect("reminders");
+            assert!(run.reminded <= 1);
+        }
+        assert_eq!(events(&store, &p, "Points Expiration").await.len(), 1);
+        let run = store
+            .expire_points(&p, t0() + Duration::days(31), 10)
+            .await
+            .expect("expire");
+        assert_eq!((run.members, run.points), (1, 60));
+        let again = store
+            .expire_points(&p, t0() + Duration::days(32), 10)
+            .await
+            .expect("expire");
+        assert_eq!(again.points, 0);
+        let b = store.member(&p, "a").await.expect("member").balances;
+        assert_eq!((b.available.0, b.expired.0, b.redeemed.0), (0, 60, 40));
+    }
+);
+
+conformance!(
+    the_digest_and_winback_offers_happen_once_per_period,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        let mut s = ProgramSettings::default();
+        s.winback.enabled = true;
+        store.put_settings(&p, &s, t0()).await.expect("settings");
+        reward(
+            &store,
+            &p,
+            10,
+            CouponSourceSpec::Generated {
+                prefix: "D-".into(),
+            },
+        )
+        .await;
+        for m in ["a", "b", "c"] {
+            member(&store, &p, m).await;
+            store
+                .record_activity(&p, m, &purchase(&format!("o-{m}"), 20.0), t0())
+                .await
+                .expect("award");
+        }
+        let first = store.send_digest(&p, t0(), 2).await.expect("digest");
+        let second = store.send_digest(&p, t0(), 2).await.expect("digest");
+        assert_eq!((first.recorded, second.recorded), (3, 0));
+        let later = t0() + Duration::days(200);
+        let offers = store.run_winback(&p, later, 2).await.expect("winback");
+        let again = store.run_winback(&p, later, 2).await.expect("winback");
+        assert_eq!((offers.offered, again.offered), (3, 0));
+        assert_eq!(events(&store, &p, "Winback Award").await.len(), 3);
+    }
+);
+
+conformance!(
+    a_referral_claim_is_decided_once_per_code_and_email,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        member(&store, &p, "a").await;
+        let code = store.member(&p, "a").await.expect("member").referral_code;
+        let input = ClaimInput {
+            referral_code: code,
+            email: Email::parse("friend@example.com").expect("email"),
+            name: None,
+        };
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let (store, p, input) = (store.clone(), p.clone(), input.clone());
+            tasks.push(tokio::spawn(async move {
+                store.claim_referral(&p, &input, t0()).await
+            }));
+        }
+        let mut answers = Vec::new();
+        for t in tasks {
+            answers.push(t.await.expect("join").expect("claim"));
+        }
+        assert!(answers.iter().all(|a| a.eligible && a == &answers[0]));
+        assert_eq!(
+            events(&store, &p, "Referred Friend Incentive").await.len(),
+            1
+        );
+    }
+);
+
+conformance!(
+    the_tier_review_recomputes_a_rolling_window,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        let mut s = ProgramSettings::default();
+        s.tiers.window_days = Some(90);
+        s.tiers.levels = vec![
+            patron_domain::settings::TierLevel {
+                name: "Base".into(),
+                threshold: 0,
+            },
+            patron_domain::settings::TierLevel {
+                name: "Gold".into(),
+                threshold: 100,
+            },
+        ];
+        store.put_settings(&p, &s, t0()).await.expect("settings");
+        member(&store, &p, "a").await;
+        store
+            .record_activity(&p, "a", &purchase("o1", 150.0), t0())
+            .await
+            .expect("award");
+        assert_eq!(
+            store.member(&p, "a").await.expect("member").tier.as_deref(),
+            Some("Gold")
+        );
+        let review = store
+            .review_tiers(&p, t0() + Duration::days(91), 1)
+            .await
+            .expect("review");
+        assert_eq!((review.reviewed, review.downgraded), (1, 1));
+        let m = store.member(&p, "a").await.expect("member");
+        assert_eq!(
+            (m.tier.as_deref(), m.qualifying_points.0),
+            (Some("Base"), 0)
+        );
+    }
+);

@@ -156,8 +156,13 @@ impl App {
         let settings = self.store().settings(program_id).await?;
         let rewards = self.store().reward_offers(program_id).await?;
         let fields = common_fields(&member, &settings, &rewards);
+        let permitted = patron_domain::profile::permitted_offers(
+            &settings.tiers.levels,
+            member.tier.as_deref(),
+            &rewards,
+        );
         let (eligible, _) =
-            patron_domain::profile::reward_outlook(member.balances.available, &rewards);
+            patron_domain::profile::reward_outlook(member.balances.available, &permitted);
         let non_empty = |name: &str| fields.get(name).filter(|v| !v.is_empty()).cloned();
         let number = |name: &str| fields.get(name).and_then(|v| v.parse().ok()).unwrap_or(0);
         let b = member.balances;

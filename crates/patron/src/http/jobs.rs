@@ -20,7 +20,7 @@ pub struct RunBody {
 
 /// Run a job for this program now, as of the given instant; answers what it did.
 #[utoipa::path(post, path = "/v1/jobs/{job}/run", tag = "jobs", security(("program_key" = [])),
-    params(("job" = String, Path, description = "approve-points")), request_body = RunBody,
+    params(("job" = String, Path, description = "approve-points, expire-points, expiry-reminders, winback, eligible-rewards or tier-review")), request_body = RunBody,
     responses((status = 200, description = "{job, as_of, …counts}", body = Object), (status = 404, body = super::error::Problem)))]
 pub async fn run(
     State(app): State<App>,

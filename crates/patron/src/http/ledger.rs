@@ -37,7 +37,7 @@ pub struct ActivityAnswer {
     pub entry_id: i64,
 }
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     match headers.get("idempotency-key") {
         None => Ok(None),
         Some(v) => match v.to_str() {
@@ -50,7 +50,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     }
 }
 
-fn digest(parts: &[&str]) -> String {
+pub(super) fn digest(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update(p.as_bytes());
@@ -59,7 +59,7 @@ fn digest(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
-fn replayed(status: StatusCode, replayed: bool, body: impl Serialize) -> Response {
+pub(super) fn replayed(status: StatusCode, replayed: bool, body: impl Serialize) -> Response {
     let mut response = (status, Json(body)).into_response();
     if replayed {
         response

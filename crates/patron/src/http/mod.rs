@@ -10,6 +10,8 @@ mod me;
 mod members;
 mod ops;
 mod programs;
+mod referrals;
+mod rewards;
 mod settings;
 
 use crate::app::App;
@@ -18,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use error::ApiError;
 use std::time::Instant;
 
@@ -53,6 +55,18 @@ pub fn router(app: App) -> Router {
         )
         .route("/v1/members/{external_id}/returns", post(ledger::returns))
         .route("/v1/members/{external_id}/ledger", get(ledger::page))
+        .route("/v1/rewards", post(rewards::create).get(rewards::list))
+        .route("/v1/rewards/{id}", patch(rewards::update))
+        .route("/v1/rewards/{id}/coupons", post(rewards::upload))
+        .route(
+            "/v1/members/{external_id}/redemptions",
+            post(rewards::redeem),
+        )
+        .route(
+            "/v1/members/{external_id}/referral-invitations",
+            post(referrals::invite),
+        )
+        .route("/v1/referrals/claims", post(referrals::claim))
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/replay", post(deliveries::replay))
         .route("/v1/deliveries/{id}", get(deliveries::detail))

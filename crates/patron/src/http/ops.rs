@@ -17,6 +17,8 @@ use utoipa::OpenApi;
         super::members::put, super::members::get, super::members::find, super::members::delete,
         super::members::block, super::members::unblock,
         super::ledger::activity, super::ledger::adjustment, super::ledger::returns, super::ledger::page,
+        super::rewards::create, super::rewards::list, super::rewards::update, super::rewards::upload,
+        super::rewards::redeem, super::referrals::invite, super::referrals::claim,
         super::deliveries::list, super::deliveries::detail, super::deliveries::retry, super::deliveries::replay,
         super::mail::preview, super::jobs::run, super::me::get, super::me::preferences, super::me::rotate, healthz, metrics
     ),

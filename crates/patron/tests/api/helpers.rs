@@ -193,6 +193,11 @@ impl Program<'_> {
             .request(Method::PUT, path, Some(&self.key), Some(body))
             .await
     }
+    pub async fn request_patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.app
+            .request(Method::PATCH, path, Some(&self.key), Some(body))
+            .await
+    }
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.app
             .request(Method::DELETE, path, Some(&self.key), None)
@@ -238,5 +243,50 @@ impl Program<'_> {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
+    }
+}
+
+/// An event name as a query value.
+pub fn ev(name: &str) -> String {
+    format!("event={}", name.replace(' ', "%20"))
+}
+
+/// An instant `days` from now, as the JSON of `as_of` / `occurred_at`.
+pub fn days_from_now(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339()
+}
+
+impl Program<'_> {
+    /// Creates a reward and answers its id.
+    pub async fn reward(&self, body: Value) -> String {
+        let (status, r) = self.post("/v1/rewards", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{r}");
+        r["id"].as_str().expect("reward id").to_string()
+    }
+
+    pub async fn redeem(&self, external_id: &str, reward_id: &str) -> (StatusCode, Value) {
+        self.post(
+            &format!("/v1/members/{external_id}/redemptions"),
+            json!({"reward_id": reward_id}),
+        )
+        .await
+    }
+
+    pub async fn points(&self, external_id: &str) -> Value {
+        let (status, m) = self.get(&format!("/v1/members/{external_id}")).await;
+        assert_eq!(status, StatusCode::OK, "{m}");
+        m["points"].clone()
+    }
+
+    /// A purchase that happened `days_ago` days before now.
+    pub async fn purchase_at(&self, external_id: &str, order_id: &str, amount: f64, days_ago: i64) {
+        let (status, body) = self
+            .post(
+                &format!("/v1/members/{external_id}/activities"),
+                json!({"type": "purchase", "amount": amount, "order_id": order_id,
+                       "occurred_at": days_from_now(-days_ago)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
     }
 }

@@ -1,10 +1,16 @@
 //! Black-box tests: the real server over HTTP on port 0, a fresh database per test.
 
 mod crash;
+mod digest;
+mod expiry;
 mod helpers;
 mod ledger;
 mod member_tokens;
 mod members;
 mod native_mail;
 mod programs;
+mod referrals;
+mod rewards;
+mod tiers;
 mod validation;
+mod winback;
