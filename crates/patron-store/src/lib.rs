@@ -3,7 +3,9 @@
 //! PostgreSQL (production, several instances) through sqlx's `Any` driver; what differs between the
 //! two — migrations, write locks, row locks — lives in [`Backend`].
 
+mod backfill;
 mod error;
+mod integrations;
 mod jobs;
 mod ledger;
 mod members;
@@ -12,7 +14,11 @@ mod programs;
 mod rows;
 pub mod testing;
 
+pub use backfill::{BackfillProgress, BackfillRow};
 pub use error::{Rejection, StoreError};
+pub use integrations::{
+    ContactState, IntegrationRow, ListRoute, ListRow, ProvisionedList, status as integration_status,
+};
 pub use jobs::JobClaim;
 pub use ledger::{
     ActivityInput, ActivityOutcome, AdjustmentInput, LedgerEntryView, ReturnInput, ReturnOutcome,

@@ -1,8 +1,11 @@
 //! Use cases of the binary: what the HTTP routes and the CLI call. They turn edge input into domain
 //! types, call the store, and shape the answers. No HTTP and no SQL here.
 
+pub mod backfill;
+pub mod integration;
 pub mod members;
 mod programs;
+pub mod provisioning;
 
 pub use members::{MemberPatch, MemberView, PointsView};
 pub use programs::CreatedProgram;
@@ -25,6 +28,27 @@ pub enum AppError {
     Invalid(Vec<FieldProblem>),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    /// Listrak refused the credentials (wrong, paused, or this server's IP not allowed).
+    #[error("{0}")]
+    ListrakCredentials(String),
+    /// A Listrak call failed (provisioning, backfill…).
+    #[error("{message}: {source}")]
+    Listrak {
+        message: String,
+        #[source]
+        source: ::listrak::Error,
+    },
+    #[error("Listrak is not connected for this program")]
+    NotConnected,
+}
+
+impl From<::listrak::Error> for AppError {
+    fn from(source: ::listrak::Error) -> AppError {
+        AppError::Listrak {
+            message: "Listrak could not be used".into(),
+            source,
+        }
+    }
 }
 
 impl AppError {
@@ -49,6 +73,8 @@ struct Inner {
     metrics: Metrics,
     /// API key hash → program, so that authentication is not a database round trip per request.
     key_cache: RwLock<HashMap<String, (ProgramRow, Instant)>>,
+    /// Listrak clients per program and the backfills running in this process.
+    listrak: integration::ListrakRuntime,
 }
 
 const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
@@ -62,6 +88,7 @@ impl App {
                 key,
                 metrics: Metrics::default(),
                 key_cache: RwLock::default(),
+                listrak: integration::ListrakRuntime::default(),
             }),
         }
     }
@@ -77,6 +104,9 @@ impl App {
     }
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+    pub(crate) fn listrak_runtime(&self) -> &integration::ListrakRuntime {
+        &self.inner.listrak
     }
     pub fn admin_token(&self) -> Option<&str> {
         self.inner

@@ -2,6 +2,8 @@
 //! its channel (native mail or Listrak) with no database transaction open, and finishes the row with
 //! an update fenced on the claim. The channel answers an [`Outcome`]; the retry policy decides.
 
+pub mod listrak;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

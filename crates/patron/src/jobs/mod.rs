@@ -2,6 +2,7 @@
 //! The scheduler runs them on their cadence; `POST /v1/jobs/{job}/run` runs one now.
 
 mod scheduler;
+pub mod unsubscribe_sync;
 
 pub use scheduler::spawn_scheduler;
 
@@ -16,14 +17,17 @@ const BATCH: u32 = 500;
 pub enum Job {
     /// Pending points whose approval delay has passed become available (and `Points Earned` fires).
     ApprovePoints,
+    /// Contacts who unsubscribed in Listrak since the last run are opted out in Patron.
+    ListrakUnsubscribeSync,
 }
 
 impl Job {
-    pub const ALL: [Job; 1] = [Job::ApprovePoints];
+    pub const ALL: [Job; 2] = [Job::ApprovePoints, Job::ListrakUnsubscribeSync];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::ApprovePoints => "approve-points",
+            Job::ListrakUnsubscribeSync => "listrak-unsubscribe-sync",
         }
     }
 
@@ -47,6 +51,7 @@ pub async fn run_job(
                 .await?;
             json!({ "approved": approved })
         }
+        Job::ListrakUnsubscribeSync => unsubscribe_sync::run(app, program_id, as_of).await?,
     };
     let mut report = json!({ "job": job.name(), "as_of": as_of });
     if let (Some(r), Some(c)) = (report.as_object_mut(), counts.as_object()) {
