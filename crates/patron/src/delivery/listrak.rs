@@ -196,8 +196,9 @@ async fn deliver_event(
         .listrak_contact(&d.program_id, &list_key, &member.id)
         .await?;
     change_address(app, d, t, &member, &mut state, &d.email).await?;
-    let unsubscribed = state.as_ref().is_some_and(|s| s.unsubscribed);
-    if !unsubscribed {
+    // Subscribed only for a contact Patron has not sent yet: for one it knows, asking again would turn
+    // "unsubscribed in Listrak meanwhile" into a different refusal, and never re-subscribes anyone.
+    if state.is_none() {
         contact.subscription_state = Some(SubscriptionState::Subscribed);
     }
     contact.external_contact_id = Some(member.external_id.clone());

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     pub dir: tempfile::TempDir,
+    /// The running engine itself, for driving one channel call directly.
+    pub engine: patron::app::App,
     shutdown: CancellationToken,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -70,12 +72,14 @@ impl TestApp {
         let app = patron::startup::build_app(settings)
             .await
             .expect("the app starts");
+        let engine = app.clone();
         let handle = tokio::spawn(patron::startup::serve(app, listener, shutdown.clone()));
         TestApp {
             base,
             client: reqwest::Client::new(),
             database_url,
             dir,
+            engine,
             shutdown,
             handle: Some(handle),
         }

@@ -2,6 +2,7 @@
 
 mod helpers;
 mod ledger;
+mod listrak;
 mod members;
 mod programs;
 mod validation;
