@@ -349,10 +349,11 @@ impl Store {
             .collect()
     }
 
-    /// Whether anything is due now (for draining in tests and the demo).
-    pub async fn deliveries_due(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    /// Notifications still to deliver, now or at a later retry, on channels not held (for draining
+    /// in tests and the demo).
+    pub async fn deliveries_open(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM deliveries d WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1) OR d.status = 'in_flight') \
+            "SELECT COUNT(*) FROM deliveries d WHERE d.status IN ('pending', 'in_flight') \
              AND NOT EXISTS (SELECT 1 FROM delivery_holds h WHERE h.program_id = d.program_id AND h.channel = d.channel AND h.until > $1)",
         )
         .bind(ms(now))

@@ -3,11 +3,13 @@
 //! PostgreSQL (production, several instances) through sqlx's `Any` driver; what differs between the
 //! two — migrations, write locks, row locks — lives in [`Backend`].
 
+mod backfill;
 mod coupons;
 mod delivery;
 mod digest;
 mod error;
 mod expiry;
+mod integrations;
 mod jobs;
 mod ledger;
 mod members;
@@ -20,10 +22,14 @@ pub mod testing;
 mod tiers;
 mod winback;
 
+pub use backfill::{BackfillProgress, BackfillRow};
 pub use delivery::{AttemptView, ClaimedRow, Finish};
 pub use digest::DigestRun;
 pub use error::{Rejection, StoreError};
 pub use expiry::{ExpiryRun, ReminderRun};
+pub use integrations::{
+    ContactState, IntegrationRow, ListRoute, ListRow, ProvisionedList, status as integration_status,
+};
 pub use jobs::JobClaim;
 pub use ledger::{
     ActivityInput, ActivityOutcome, AdjustmentInput, LedgerEntryView, ReturnInput, ReturnOutcome,

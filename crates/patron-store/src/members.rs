@@ -88,6 +88,8 @@ impl Store {
         .bind(&m.id)
         .execute(&mut **tx)
         .await?;
+        self.note_profile_change(tx, &rec.program_id, m, now)
+            .await?;
         Ok(())
     }
 

@@ -43,8 +43,9 @@ pub struct DeliveryView {
 }
 
 impl Store {
-    /// Records notifications inside the caller's transaction, on the program's current channel.
-    /// Returns how many were recorded (a duplicate `dedupe_key` is skipped).
+    /// Records notifications inside the caller's transaction, on the program's current channel; on
+    /// Listrak, fanned out to every list the member is routed to (a member routed nowhere gets no row).
+    /// Returns how many rows were recorded (a duplicate `dedupe_key` is skipped).
     pub(crate) async fn enqueue(
         &self,
         tx: &mut Tx,
@@ -61,22 +62,49 @@ impl Store {
             .await?;
         let mut recorded = 0;
         for note in notes {
-            let result = sqlx::query(
-                "INSERT INTO deliveries (program_id, member_id, event, email, channel, fields, status, \
-                 next_attempt_at, dedupe_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $7) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(program_id)
-            .bind(&note.member_id)
-            .bind(note.event.name())
-            .bind(&note.email)
-            .bind(&channel)
-            .bind(serde_json::to_string(&note.fields)?)
-            .bind(ms(now))
-            .bind(&note.dedupe_key)
-            .execute(&mut **tx)
-            .await?;
-            recorded += result.rows_affected();
+            // On Listrak, one row per routed list (each list has its own lane); the first keeps the plain
+            // dedupe key so a key recorded before a channel switch still dedupes.
+            let lists: Vec<Option<String>> = if channel == "listrak" {
+                let language: Option<String> = match &note.member_id {
+                    Some(id) => sqlx::query_scalar::<_, Option<String>>(
+                        "SELECT preferred_language FROM members WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .flatten(),
+                    None => None,
+                };
+                let routed = self
+                    .routed_lists(tx, program_id, language.as_deref())
+                    .await?;
+                routed.into_iter().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for (i, list_id) in lists.iter().enumerate() {
+                let dedupe_key = match (&note.dedupe_key, list_id) {
+                    (Some(k), Some(l)) if i > 0 => Some(format!("{k}@list:{l}")),
+                    (k, _) => k.clone(),
+                };
+                let result = sqlx::query(
+                    "INSERT INTO deliveries (program_id, member_id, event, email, channel, list_id, fields, status, \
+                     next_attempt_at, dedupe_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $8) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(program_id)
+                .bind(&note.member_id)
+                .bind(note.event.name())
+                .bind(&note.email)
+                .bind(&channel)
+                .bind(list_id)
+                .bind(serde_json::to_string(&note.fields)?)
+                .bind(ms(now))
+                .bind(dedupe_key)
+                .execute(&mut **tx)
+                .await?;
+                recorded += result.rows_affected();
+            }
         }
         Ok(recorded)
     }

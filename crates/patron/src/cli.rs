@@ -51,6 +51,44 @@ pub enum Command {
     ListrakSim(listrak_sim::SimArgs),
     /// Print the configuration file with every setting, its default and what it does.
     Config,
+    /// Listrak operations: backfill existing members into the provisioned lists.
+    #[command(subcommand)]
+    Listrak(ListrakCommand),
+    /// Export data, e.g. members as CSV in Listrak's import format.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// See it work: Patron and the Listrak emulator in one process on a temporary database, a scripted
+    /// member story raising every event, then a table of what Listrak received.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ListrakCommand {
+    /// Import every existing member into every provisioned list (ListImport: no events, no journeys, no
+    /// notification emails). Resumes where an interrupted run stopped.
+    Backfill {
+        /// The program's id (see `patron program list`).
+        #[arg(long)]
+        program: String,
+        /// Members per import file.
+        #[arg(long, default_value_t = 1000)]
+        chunk_size: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Members as CSV with the columns of Listrak's import: Email, ExternalContactID, every profile field.
+    Members {
+        #[arg(long)]
+        program: String,
+        /// CSV (the only format for now; the flag makes the command read as what it does).
+        #[arg(long, default_value_t = true)]
+        csv: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +113,10 @@ pub async fn main() -> Result<()> {
         Command::ListrakSim(args) => {
             init_logging("info");
             return Ok(listrak_sim::run(args).await?);
+        }
+        Command::Demo => {
+            init_logging("warn");
+            return crate::demo::run().await;
         }
         _ => {}
     }
@@ -113,7 +155,20 @@ pub async fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Config | Command::ListrakSim(_) => Ok(()),
+        Command::Listrak(ListrakCommand::Backfill {
+            program,
+            chunk_size,
+        }) => {
+            let app = crate::startup::build_app(settings).await?;
+            crate::listrak_cli::backfill(&app, &program, chunk_size).await
+        }
+        Command::Export(ExportCommand::Members {
+            program, output, ..
+        }) => {
+            let app = crate::startup::build_app(settings).await?;
+            crate::listrak_cli::export_members(&app, &program, output.as_deref()).await
+        }
+        Command::Config | Command::ListrakSim(_) | Command::Demo => Ok(()),
     }
 }
 

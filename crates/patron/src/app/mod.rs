@@ -1,9 +1,12 @@
 //! Use cases of the binary: what the HTTP routes and the CLI call. They turn edge input into domain
 //! types, call the store, and shape the answers. No HTTP and no SQL here.
 
+pub mod backfill;
+pub mod integration;
 pub mod member_tokens;
 pub mod members;
 mod programs;
+pub mod provisioning;
 
 pub use members::{MemberPatch, MemberView, PointsView};
 pub use programs::CreatedProgram;
@@ -26,6 +29,27 @@ pub enum AppError {
     Invalid(Vec<FieldProblem>),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+    /// Listrak refused the credentials (wrong, paused, or this server's IP not allowed).
+    #[error("{0}")]
+    ListrakCredentials(String),
+    /// A Listrak call failed (provisioning, backfill…).
+    #[error("{message}: {source}")]
+    Listrak {
+        message: String,
+        #[source]
+        source: ::listrak::Error,
+    },
+    #[error("Listrak is not connected for this program")]
+    NotConnected,
+}
+
+impl From<::listrak::Error> for AppError {
+    fn from(source: ::listrak::Error) -> AppError {
+        AppError::Listrak {
+            message: "Listrak could not be used".into(),
+            source,
+        }
+    }
 }
 
 impl AppError {
@@ -53,6 +77,8 @@ struct Inner {
     key_cache: RwLock<HashMap<String, (ProgramRow, Instant)>>,
     /// Opened member-token secrets by program, until one changes.
     member_secrets: RwLock<Option<Vec<(String, String)>>>,
+    /// Listrak clients per program and the backfills running in this process.
+    listrak: integration::ListrakRuntime,
 }
 
 const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
@@ -74,6 +100,7 @@ impl App {
                 mail,
                 key_cache: RwLock::default(),
                 member_secrets: RwLock::default(),
+                listrak: integration::ListrakRuntime::default(),
             }),
         }
     }
@@ -104,6 +131,9 @@ impl App {
     }
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+    pub(crate) fn listrak_runtime(&self) -> &integration::ListrakRuntime {
+        &self.inner.listrak
     }
     pub fn admin_token(&self) -> Option<&str> {
         self.inner

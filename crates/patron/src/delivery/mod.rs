@@ -2,6 +2,7 @@
 //! its channel (native mail or Listrak) with no database transaction open, and finishes the row with
 //! an update fenced on the claim. The channel answers an [`Outcome`]; the retry policy decides.
 
+pub mod listrak;
 pub mod native;
 pub mod policy;
 pub mod worker;
@@ -47,11 +48,4 @@ pub enum Outcome {
     /// The channel is unusable for this program (e.g. Listrak credentials paused): hold the
     /// program's deliveries without spending attempts until it is fixed.
     Hold { reason: String },
-}
-
-/// The Listrak channel (the integration lands it; until then a program cannot switch to Listrak).
-pub async fn deliver_listrak(_app: &crate::app::App, _d: &ClaimedDelivery) -> Outcome {
-    Outcome::Hold {
-        reason: "Listrak delivery is not available in this build".into(),
-    }
 }

@@ -59,7 +59,7 @@ async fn attempt(app: &App, row: &ClaimedRow) -> Outcome {
     };
     match d.channel.as_str() {
         "native" => super::native::deliver(app, &d).await,
-        "listrak" => super::deliver_listrak(app, &d).await,
+        "listrak" => super::listrak::deliver(app, &d).await,
         other => Outcome::Dead {
             reason: format!("unknown channel `{other}`"),
         },
@@ -138,7 +138,8 @@ pub async fn run_once(app: &App) -> Result<Pass, AppError> {
     Ok(pass)
 }
 
-/// Runs passes until nothing is due (or `max_passes` ran). For tests, the demo and operators.
+/// Runs passes until nothing is left to deliver, waiting out short retry delays (or until
+/// `max_passes` ran). For tests, the demo and operators.
 pub async fn run_until_idle(app: &App, max_passes: usize) -> Result<Pass, AppError> {
     let mut total = Pass::default();
     for _ in 0..max_passes {
@@ -148,7 +149,7 @@ pub async fn run_until_idle(app: &App, max_passes: usize) -> Result<Pass, AppErr
         total.retried += pass.retried;
         total.dead += pass.dead;
         total.held += pass.held;
-        if pass.claimed == 0 && app.store().deliveries_due(Utc::now()).await? == 0 {
+        if pass.claimed == 0 && app.store().deliveries_open(Utc::now()).await? == 0 {
             break;
         }
         if pass.claimed == 0 {

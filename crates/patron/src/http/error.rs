@@ -128,6 +128,28 @@ impl From<crate::app::AppError> for ApiError {
         match e {
             crate::app::AppError::Store(s) => s.into(),
             crate::app::AppError::Invalid(problems) => ApiError::invalid_fields(problems),
+            crate::app::AppError::ListrakCredentials(detail) => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "listrak_credentials_rejected",
+                detail: detail.clone(),
+                errors: vec![FieldProblem {
+                    field: "client_secret".into(),
+                    message: detail,
+                }],
+            },
+            crate::app::AppError::NotConnected => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "listrak_not_connected",
+                "Listrak is not connected for this program: PUT /v1/integrations/listrak first",
+            ),
+            crate::app::AppError::Listrak { message, source } => {
+                tracing::warn!(error = %source, "{message}");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "listrak_failed",
+                    format!("{message}: {source}"),
+                )
+            }
             other => ApiError::internal(&other),
         }
     }

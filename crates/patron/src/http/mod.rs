@@ -3,6 +3,7 @@
 mod deliveries;
 pub mod error;
 pub mod extract;
+mod integrations;
 mod jobs;
 mod ledger;
 mod mail;
@@ -77,6 +78,20 @@ pub fn router(app: App) -> Router {
             get(mail::unsubscribe_page).post(mail::unsubscribe),
         )
         .route("/v1/jobs/{job}/run", post(jobs::run))
+        .route(
+            "/v1/integrations/listrak",
+            get(integrations::get)
+                .put(integrations::put)
+                .delete(integrations::delete),
+        )
+        .route(
+            "/v1/integrations/listrak/reprovision",
+            post(integrations::reprovision),
+        )
+        .route(
+            "/v1/integrations/listrak/backfill",
+            post(integrations::backfill).get(integrations::backfill_progress),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -16,6 +16,8 @@ use utoipa::OpenApi;
         super::settings::get, super::settings::put,
         super::members::put, super::members::get, super::members::find, super::members::delete,
         super::members::block, super::members::unblock,
+        super::integrations::put, super::integrations::get, super::integrations::delete,
+        super::integrations::reprovision, super::integrations::backfill, super::integrations::backfill_progress,
         super::ledger::activity, super::ledger::adjustment, super::ledger::returns, super::ledger::page,
         super::rewards::create, super::rewards::list, super::rewards::update, super::rewards::upload,
         super::rewards::redeem, super::referrals::invite, super::referrals::claim,

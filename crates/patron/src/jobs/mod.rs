@@ -2,6 +2,7 @@
 //! The scheduler runs them on their cadence; `POST /v1/jobs/{job}/run` runs one now.
 
 mod scheduler;
+pub mod unsubscribe_sync;
 
 pub use scheduler::spawn_scheduler;
 
@@ -26,6 +27,8 @@ pub enum Job {
     EligibleRewards,
     /// Tiers recomputed as of now: downgrades (no event) and any upgrade still due.
     TierReview,
+    /// Contacts who unsubscribed in Listrak since the last run are opted out in Patron.
+    ListrakUnsubscribeSync,
 }
 
 /// How often the scheduler runs a job.
@@ -40,13 +43,14 @@ pub enum Cadence {
 }
 
 impl Job {
-    pub const ALL: [Job; 6] = [
+    pub const ALL: [Job; 7] = [
         Job::ApprovePoints,
         Job::ExpirePoints,
         Job::ExpiryReminders,
         Job::Winback,
         Job::EligibleRewards,
         Job::TierReview,
+        Job::ListrakUnsubscribeSync,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +61,7 @@ impl Job {
             Job::Winback => "winback",
             Job::EligibleRewards => "eligible-rewards",
             Job::TierReview => "tier-review",
+            Job::ListrakUnsubscribeSync => "listrak-unsubscribe-sync",
         }
     }
 
@@ -66,7 +71,7 @@ impl Job {
 
     pub fn cadence(self) -> Cadence {
         match self {
-            Job::ApprovePoints => Cadence::EveryTick,
+            Job::ApprovePoints | Job::ListrakUnsubscribeSync => Cadence::EveryTick,
             Job::EligibleRewards => Cadence::MonthlyOnDigestDay,
             _ => Cadence::Daily,
         }
@@ -109,6 +114,7 @@ pub async fn run_job(
             let run = store.review_tiers(program_id, as_of, BATCH).await?;
             json!({ "reviewed": run.reviewed, "downgraded": run.downgraded, "upgraded": run.upgraded })
         }
+        Job::ListrakUnsubscribeSync => unsubscribe_sync::run(app, program_id, as_of).await?,
     };
     let mut report = json!({ "job": job.name(), "as_of": as_of });
     if let (Some(r), Some(c)) = (report.as_object_mut(), counts.as_object()) {

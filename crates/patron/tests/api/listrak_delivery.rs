@@ -27,12 +27,22 @@ async fn app_for(sim: &SimHandle, extra: &[(&str, &str)]) -> TestApp {
 }
 
 async fn connect(p: &Program<'_>) -> Value {
-    let (status, body) = p.put("/v1/integrations/listrak", json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})).await;
+    let (status, body) = p
+        .put(
+            "/v1/integrations/listrak",
+            json!({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
-async fn sim_json(sim: &SimHandle, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+async fn sim_json(
+    sim: &SimHandle,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
     let mut req = reqwest::Client::new().request(method, format!("{}{path}", sim.base_url));
     if let Some(b) = body {
         req = req.json(&b);
@@ -42,7 +52,11 @@ async fn sim_json(sim: &SimHandle, method: reqwest::Method, path: &str, body: Op
 }
 
 async fn raised(sim: &SimHandle) -> Vec<Value> {
-    sim_json(sim, reqwest::Method::GET, "/_sim/raised", None).await.as_array().cloned().unwrap_or_default()
+    sim_json(sim, reqwest::Method::GET, "/_sim/raised", None)
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 async fn faults(sim: &SimHandle, faults: Value) {
@@ -53,10 +67,15 @@ async fn statuses(p: &Program<'_>, filter: &str) -> std::collections::BTreeMap<S
     let mut counts = std::collections::BTreeMap::new();
     let mut cursor: Option<String> = None;
     loop {
-        let q = cursor.as_ref().map(|c| format!("{filter}&limit=500&cursor={c}")).unwrap_or_else(|| format!("{filter}&limit=500"));
+        let q = cursor
+            .as_ref()
+            .map(|c| format!("{filter}&limit=500&cursor={c}"))
+            .unwrap_or_else(|| format!("{filter}&limit=500"));
         let (_, page) = p.get(&format!("/v1/deliveries?{q}")).await;
         for d in page["items"].as_array().cloned().unwrap_or_default() {
-            *counts.entry(d["status"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+            *counts
+                .entry(d["status"].as_str().unwrap_or("?").to_string())
+                .or_default() += 1;
         }
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
@@ -71,11 +90,19 @@ async fn a_purchase_raises_points_earned_on_the_members_contact_with_exact_field
     let app = app_for(&sim, &[]).await;
     let p = app.program("Acme").await;
     connect(&p).await;
-    p.put("/v1/members/ann", json!({"email": "ann@example.com", "name": "Ann Lee", "birth_date": "1991-03-26"})).await;
+    p.put(
+        "/v1/members/ann",
+        json!({"email": "ann@example.com", "name": "Ann Lee", "birth_date": "1991-03-26"}),
+    )
+    .await;
     p.purchase("ann", "o-1", 42.0).await;
     app.deliver_all().await;
 
-    let events: Vec<Value> = raised(&sim).await.into_iter().filter(|r| r["event_name"] == "Points Earned").collect();
+    let events: Vec<Value> = raised(&sim)
+        .await
+        .into_iter()
+        .filter(|r| r["event_name"] == "Points Earned")
+        .collect();
     assert_eq!(events.len(), 1, "{events:?}");
     let e = &events[0];
     assert_eq!(e["email"], "ann@example.com");
@@ -84,7 +111,10 @@ async fn a_purchase_raises_points_earned_on_the_members_contact_with_exact_field
     assert_eq!(e["fields"]["Points Available"], "42");
     assert_eq!(e["fields"]["User Name"], "Ann Lee");
     assert_eq!(e["fields"]["Date of Birth"], "03/26/1991");
-    assert!(app.mail_files().is_empty(), "no native mail once Listrak is connected");
+    assert!(
+        app.mail_files().is_empty(),
+        "no native mail once Listrak is connected"
+    );
 }
 
 #[tokio::test]
@@ -99,12 +129,29 @@ async fn connecting_listrak_mid_stream_sends_each_notification_once_by_one_chann
     p.purchase("m1", "after-1", 30.0).await;
     app.deliver_all().await;
 
-    assert_eq!(app.mail_files().len(), 2, "the two recorded before the switch went by mail");
-    let events: Vec<Value> = raised(&sim).await.into_iter().filter(|r| r["event_name"] == "Points Earned").collect();
-    assert_eq!(events.len(), 1, "the one recorded after the switch went to Listrak");
+    assert_eq!(
+        app.mail_files().len(),
+        2,
+        "the two recorded before the switch went by mail"
+    );
+    let events: Vec<Value> = raised(&sim)
+        .await
+        .into_iter()
+        .filter(|r| r["event_name"] == "Points Earned")
+        .collect();
+    assert_eq!(
+        events.len(),
+        1,
+        "the one recorded after the switch went to Listrak"
+    );
     assert_eq!(events[0]["fields"]["Points Current Activity"], "30");
-    let (_, page) = p.get("/v1/deliveries").await;
-    let channels: Vec<&str> = page["items"].as_array().expect("items").iter().filter_map(|d| d["channel"].as_str()).collect();
+    let (_, page) = p.get("/v1/deliveries?event=Points%20Earned").await;
+    let channels: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|d| d["channel"].as_str())
+        .collect();
     assert_eq!(channels, vec!["listrak", "native", "native"]);
 }
 
@@ -118,22 +165,43 @@ async fn with_injected_faults_a_thousand_notifications_end_delivered_or_counted_
         p.member(&format!("m{i}")).await;
     }
     let raised_before = raised(&sim).await.len();
-    faults(&sim, json!({"error_rate": 0.3, "error_status": 500, "drop_after_commit_rate": 0.05})).await;
-    let buys: Vec<(String, String)> = (0..1000).map(|i| (format!("m{}", i % 100), format!("o-{i}"))).collect();
+    faults(
+        &sim,
+        json!({"error_rate": 0.3, "error_status": 500, "drop_after_commit_rate": 0.05}),
+    )
+    .await;
+    let buys: Vec<(String, String)> = (0..1000)
+        .map(|i| (format!("m{}", i % 100), format!("o-{i}")))
+        .collect();
     for chunk in buys.chunks(50) {
         futures::future::join_all(chunk.iter().map(|(m, o)| p.purchase(m, o, 5.0))).await;
     }
     app.deliver_all().await;
-    faults(&sim, json!({"error_rate": 0.0, "drop_after_commit_rate": 0.0})).await;
+    faults(
+        &sim,
+        json!({"error_rate": 0.0, "drop_after_commit_rate": 0.0}),
+    )
+    .await;
     app.deliver_all().await;
 
     let counts = statuses(&p, "event=Points%20Earned").await;
     let delivered = counts.get("delivered").copied().unwrap_or(0);
     let unconfirmed = counts.get("unconfirmed").copied().unwrap_or(0);
     assert_eq!(delivered + unconfirmed, 1000, "{counts:?}");
-    assert!(unconfirmed > 0, "drop-after-commit cases are counted as unconfirmed: {counts:?}");
-    let earned = raised(&sim).await.into_iter().skip(raised_before).filter(|r| r["event_name"] == "Points Earned").count();
-    assert_eq!(earned, 1000, "each notification raised exactly once: delivered ones once, dropped-after-commit ones once");
+    assert!(
+        unconfirmed > 0,
+        "drop-after-commit cases are counted as unconfirmed: {counts:?}"
+    );
+    let earned = raised(&sim)
+        .await
+        .into_iter()
+        .skip(raised_before)
+        .filter(|r| r["event_name"] == "Points Earned")
+        .count();
+    assert_eq!(
+        earned, 1000,
+        "each notification raised exactly once: delivered ones once, dropped-after-commit ones once"
+    );
 }
 
 #[tokio::test]
@@ -147,8 +215,14 @@ async fn a_paused_integration_holds_deliveries_and_releases_them_when_fixed() {
     p.purchase("m1", "o-1", 10.0).await;
     app.deliver_all().await;
     let (_, page) = p.get("/v1/deliveries?event=Points%20Earned").await;
-    assert_eq!(page["items"][0]["status"], "pending", "held, not dead: {page}");
-    assert_eq!(page["items"][0]["attempts"], 0, "holding spends no attempts");
+    assert_eq!(
+        page["items"][0]["status"], "pending",
+        "held, not dead: {page}"
+    );
+    assert_eq!(
+        page["items"][0]["attempts"], 0,
+        "holding spends no attempts"
+    );
 
     faults(&sim, json!({"paused": false})).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -158,10 +232,20 @@ async fn a_paused_integration_holds_deliveries_and_releases_them_when_fixed() {
         if page["items"][0]["status"] == "delivered" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the hold was never lifted: {page}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hold was never lifted: {page}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(raised(&sim).await.iter().filter(|r| r["event_name"] == "Points Earned").count(), 1);
+    assert_eq!(
+        raised(&sim)
+            .await
+            .iter()
+            .filter(|r| r["event_name"] == "Points Earned")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -178,7 +262,11 @@ async fn one_contacts_events_arrive_in_order_under_concurrency_and_latency() {
             p.purchase(m, &format!("{m}-{i}"), 1.0).await;
         }
     }
-    faults(&sim, json!({"latency_ms": 5, "error_rate": 0.2, "error_status": 503})).await;
+    faults(
+        &sim,
+        json!({"latency_ms": 5, "error_rate": 0.2, "error_status": 503}),
+    )
+    .await;
     app.deliver_all().await;
     faults(&sim, json!({"latency_ms": 0, "error_rate": 0.0})).await;
     app.deliver_all().await;
@@ -188,8 +276,16 @@ async fn one_contacts_events_arrive_in_order_under_concurrency_and_latency() {
             .await
             .into_iter()
             .filter(|r| r["email"] == email.as_str() && r["event_name"] == "Points Earned")
-            .filter_map(|r| r["fields"]["Points Available"].as_str().and_then(|v| v.parse().ok()))
+            .filter_map(|r| {
+                r["fields"]["Points Available"]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+            })
             .collect();
-        assert_eq!(balances, (1..=10).collect::<Vec<i64>>(), "{m}'s events in recorded order");
+        assert_eq!(
+            balances,
+            (1..=10).collect::<Vec<i64>>(),
+            "{m}'s events in recorded order"
+        );
     }
 }

@@ -5,6 +5,8 @@ mod digest;
 mod expiry;
 mod helpers;
 mod ledger;
+mod listrak;
+mod listrak_delivery;
 mod member_tokens;
 mod members;
 mod native_mail;
