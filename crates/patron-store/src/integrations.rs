@@ -508,7 +508,7 @@ impl Store {
             }
             sqlx::query(
                 "INSERT INTO deliveries (program_id, member_id, event, email, channel, list_id, fields, status, \
-                 next_attempt_at, created_at) VALUES ($1, $2, NULL, $3, 'listrak', $4, '{}', 'pending', $5, $5)",
+                 next_attempt_at, created_at) VALUES ($1, $2, NULL, $3, 'listrak', $4, '{}', 'pending', 0, $5)",
             )
             .bind(program_id)
             .bind(&member.id)

@@ -88,8 +88,10 @@ impl Store {
                     (k, _) => k.clone(),
                 };
                 let result = sqlx::query(
+                    // Due at once (next_attempt_at 0), even when a job ran "as of" a later instant:
+                    // `created_at` keeps the instant the notification belongs to.
                     "INSERT INTO deliveries (program_id, member_id, event, email, channel, list_id, fields, status, \
-                     next_attempt_at, dedupe_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $8) \
+                     next_attempt_at, dedupe_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $9, $8) \
                      ON CONFLICT DO NOTHING",
                 )
                 .bind(program_id)

@@ -17,17 +17,30 @@ const CLIENT_SECRET: &str = "demo-secret";
 const ADMIN: &str = "demo-admin-token";
 
 /// Fields worth a column in the final table, in this order, when they have a value.
-const KEY_FIELDS: &[&str] = &[
-    "Points Current Activity",
-    "Recent Activity Completed",
-    "Current Tier",
-    "Points Available",
-    "Redeemed Reward Code",
-    "Referred By",
-    "Points Expiry Date",
-    "Winback Expiry Date",
-    "Eligible Rewards",
-];
+/// The fields worth showing for each event: its own, as the product brief lists them.
+fn key_fields(event: &str) -> &'static [&'static str] {
+    match event {
+        "Points Earned" => &[
+            "Points Current Activity",
+            "Recent Activity Completed",
+            "Points Available",
+        ],
+        "Points Expiration" => &["Points Current Activity", "Points Expiry Date"],
+        "Winback Award" => &["Points Current Activity", "Winback Expiry Date"],
+        "Tier Upgrade" => &["Current Tier", "Points Expiry Date"],
+        "Default Coupon Reward" => &[
+            "Redeemed Reward Code",
+            "Redeemed Reward Name",
+            "Reward Points Used",
+        ],
+        "Eligible Rewards" => &["Eligible Rewards", "Points Available"],
+        "Referral Friend Invitation" => &["Referred By", "Referrer Email", "Referral Code"],
+        "Referred Friend Incentive" => &["Redeemed Reward Code", "Referred By"],
+        "Not eligible for Referred Friend Incentive" => &["Referred By", "Referral Code"],
+        "Referral Coupon Award" => &["Redeemed Reward Code"],
+        _ => &[],
+    }
+}
 
 struct Api {
     http: reqwest::Client,
@@ -175,10 +188,12 @@ async fn story(app: &App, base: &str, sim_url: &str) -> Result<()> {
             .to_string(),
     };
     println!("Story:");
-    api.step("settings: tiers Bronze/Silver/Gold, referral link", Method::PUT, "/v1/settings", Some(json!({
+    api.step("settings: tiers, expiry with reminders, win-back, referrals", Method::PUT, "/v1/settings", Some(json!({
         "tiers": {"levels": [{"name": "Bronze", "threshold": 0}, {"name": "Silver", "threshold": 500},
                              {"name": "Gold", "threshold": 2000}]},
-        "referral": {"base_url": "https://shop.example.com/"}
+        "expiry": {"mode": "inactivity", "days": 365, "keeps_active": ["purchase"], "reminder_days": [30, 7]},
+        "winback": {"enabled": true, "inactive_days": 180, "bonus_points": 200, "validity_days": 30},
+        "referral": {"base_url": "https://shop.example.com/", "min_purchase": 50}
     }))).await;
     let view = api
         .step(
@@ -219,7 +234,7 @@ async fn story(app: &App, base: &str, sim_url: &str) -> Result<()> {
             "a reward: $10 off for 100 points",
             Method::POST,
             "/v1/rewards",
-            Some(json!({"name": "$10 off", "points_cost": 100})),
+            Some(json!({"name": "$10 off", "points_cost": 100, "coupon": {"prefix": "SAVE10-"}, "active": true})),
         )
         .await;
     if let Some(id) = reward.as_ref().and_then(|r| r["id"].as_str()) {
@@ -272,17 +287,29 @@ async fn story(app: &App, base: &str, sim_url: &str) -> Result<()> {
         Some(json!({"type": "purchase", "amount": 80, "order_id": "demo-3"})),
     )
     .await;
-    let later = (chrono::Utc::now() + chrono::Duration::days(400)).to_rfc3339();
-    for (job, event) in [
-        ("expiry-reminders", "Points Expiration"),
-        ("winback", "Winback Award"),
-        ("eligible-rewards", "Eligible Rewards"),
+    let in_days = |d: i64| (chrono::Utc::now() + chrono::Duration::days(d)).to_rfc3339();
+    for (job, event, days) in [
+        (
+            "eligible-rewards",
+            "Eligible Rewards (this month's digest)",
+            0,
+        ),
+        (
+            "winback",
+            "Winback Award (200 days without a purchase)",
+            200,
+        ),
+        (
+            "expiry-reminders",
+            "Points Expiration (30 days before expiry)",
+            340,
+        ),
     ] {
         api.step(
             &format!("job {job} → {event}"),
             Method::POST,
             &format!("/v1/jobs/{job}/run"),
-            Some(json!({"as_of": later})),
+            Some(json!({"as_of": in_days(days)})),
         )
         .await;
     }
@@ -324,7 +351,7 @@ fn print_table(raised: &[Value]) {
     println!("{}", "-".repeat(110));
     for r in raised {
         let fields = &r["fields"];
-        let key: Vec<String> = KEY_FIELDS
+        let key: Vec<String> = key_fields(r["event_name"].as_str().unwrap_or(""))
             .iter()
             .filter_map(|name| {
                 fields[*name]
@@ -340,5 +367,15 @@ fn print_table(raised: &[Value]) {
             r["email"].as_str().unwrap_or(""),
             key.join(", ")
         );
+    }
+    let missing: Vec<&str> = patron_domain::EventKind::ALL
+        .iter()
+        .map(|e| e.name())
+        .filter(|name| !raised.iter().any(|r| r["event_name"] == *name))
+        .collect();
+    if missing.is_empty() {
+        println!("\nAll ten loyalty events reached Listrak.");
+    } else {
+        println!("\nNot raised in this run: {}", missing.join(", "));
     }
 }
