@@ -310,50 +310,119 @@ async fn every_one_of_the_ten_events_reaches_listrak_on_the_right_contact_with_i
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     connect(&p).await;
-    p.put("/v1/members/ann", json!({"email": "ann@example.com", "name": "Ann Lee"})).await;
+    p.put(
+        "/v1/members/ann",
+        json!({"email": "ann@example.com", "name": "Ann Lee"}),
+    )
+    .await;
     p.purchase("ann", "o-1", 600.0).await;
     let reward = p.reward(json!({"name": "$10 off", "points_cost": 100, "coupon": {"prefix": "SAVE10-"}, "active": true})).await;
     let (_, redeemed) = p.redeem("ann", &reward).await;
     let (_, ann) = p.get("/v1/members/ann").await;
     let code = ann["referral_code"].as_str().expect("code").to_string();
-    p.post("/v1/members/ann/referral-invitations", json!({"emails": ["cleo@example.com"]})).await;
-    let (_, claim) = p.post("/v1/referrals/claims", json!({"referral_code": code, "email": "cleo@example.com", "name": "Cleo Park"})).await;
-    p.post("/v1/referrals/claims", json!({"referral_code": code, "email": "ann@example.com", "name": "Ann"})).await;
-    p.put("/v1/members/cleo", json!({"email": "cleo@example.com", "name": "Cleo Park"})).await;
+    p.post(
+        "/v1/members/ann/referral-invitations",
+        json!({"emails": ["cleo@example.com"]}),
+    )
+    .await;
+    let (_, claim) = p
+        .post(
+            "/v1/referrals/claims",
+            json!({"referral_code": code, "email": "cleo@example.com", "name": "Cleo Park"}),
+        )
+        .await;
+    p.post(
+        "/v1/referrals/claims",
+        json!({"referral_code": code, "email": "ann@example.com", "name": "Ann"}),
+    )
+    .await;
+    p.put(
+        "/v1/members/cleo",
+        json!({"email": "cleo@example.com", "name": "Cleo Park"}),
+    )
+    .await;
     p.purchase("cleo", "o-2", 80.0).await;
-    p.run_job("eligible-rewards", &crate::helpers::days_from_now(0)).await;
-    p.run_job("winback", &crate::helpers::days_from_now(200)).await;
-    p.run_job("expiry-reminders", &crate::helpers::days_from_now(340)).await;
+    p.run_job("eligible-rewards", &crate::helpers::days_from_now(0))
+        .await;
+    p.run_job("winback", &crate::helpers::days_from_now(200))
+        .await;
+    p.run_job("expiry-reminders", &crate::helpers::days_from_now(340))
+        .await;
     app.deliver_all().await;
 
     let all = raised(&sim).await;
     let one = |event: &str, email: &str| -> Value {
-        let found: Vec<&Value> = named(&all, event).into_iter().filter(|r| r["email"] == email).collect();
+        let found: Vec<&Value> = named(&all, event)
+            .into_iter()
+            .filter(|r| r["email"] == email)
+            .collect();
         assert!(!found.is_empty(), "{event} for {email} not raised: {all:?}");
         found[0]["fields"].clone()
     };
     let f = one("Points Earned", "ann@example.com");
-    assert_eq!((f["Points Current Activity"].as_str(), f["Recent Activity Completed"].as_str()), (Some("600"), Some("Made a purchase")));
+    assert_eq!(
+        (
+            f["Points Current Activity"].as_str(),
+            f["Recent Activity Completed"].as_str()
+        ),
+        (Some("600"), Some("Made a purchase"))
+    );
     let f = one("Tier Upgrade", "ann@example.com");
     assert_eq!(f["Current Tier"], "Silver");
     let f = one("Default Coupon Reward", "ann@example.com");
     assert_eq!(f["Redeemed Reward Code"], redeemed["code"]);
-    assert_eq!((f["Redeemed Reward Name"].as_str(), f["Reward Points Used"].as_str()), (Some("$10 off"), Some("100")));
+    assert_eq!(
+        (
+            f["Redeemed Reward Name"].as_str(),
+            f["Reward Points Used"].as_str()
+        ),
+        (Some("$10 off"), Some("100"))
+    );
     let f = one("Referral Friend Invitation", "cleo@example.com");
-    assert_eq!((f["Referred By"].as_str(), f["Referrer Email"].as_str(), f["Referral Code"].as_str()), (Some("Ann Lee"), Some("ann@example.com"), Some(code.as_str())));
-    assert!(f.get("Points Available").is_none_or(|v| v == ""), "a friend never gets the referrer's profile: {f}");
+    assert_eq!(
+        (
+            f["Referred By"].as_str(),
+            f["Referrer Email"].as_str(),
+            f["Referral Code"].as_str()
+        ),
+        (
+            Some("Ann Lee"),
+            Some("ann@example.com"),
+            Some(code.as_str())
+        )
+    );
+    assert!(
+        f.get("Points Available").is_none_or(|v| v == ""),
+        "a friend never gets the referrer's profile: {f}"
+    );
     let f = one("Referred Friend Incentive", "cleo@example.com");
     assert_eq!(f["Redeemed Reward Code"], claim["coupon_code"]);
-    let f = one("Not eligible for Referred Friend Incentive", "ann@example.com");
+    let f = one(
+        "Not eligible for Referred Friend Incentive",
+        "ann@example.com",
+    );
     assert_eq!(f["Referral Code"], code.as_str());
     let f = one("Referral Coupon Award", "ann@example.com");
-    assert!(f["Redeemed Reward Code"].as_str().is_some_and(|c| c.starts_with("THANKS-")), "{f}");
+    assert!(
+        f["Redeemed Reward Code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("THANKS-")),
+        "{f}"
+    );
     let f = one("Eligible Rewards", "ann@example.com");
     assert_eq!(f["Eligible Rewards"], "$10 off");
     let f = one("Winback Award", "ann@example.com");
     assert_eq!(f["Points Current Activity"], "200");
     let f = one("Points Expiration", "ann@example.com");
-    assert!(f["Points Expiry Date"].as_str().is_some_and(|d| d.len() == 10), "{f}");
-    let names: std::collections::BTreeSet<&str> = all.iter().filter_map(|r| r["event_name"].as_str()).collect();
+    assert!(
+        f["Points Expiry Date"]
+            .as_str()
+            .is_some_and(|d| d.len() == 10),
+        "{f}"
+    );
+    let names: std::collections::BTreeSet<&str> = all
+        .iter()
+        .filter_map(|r| r["event_name"].as_str())
+        .collect();
     assert_eq!(names.len(), 10, "{names:?}");
 }
