@@ -522,7 +522,7 @@ async fn backfill_reaches_the_emulator_and_resumes_after_an_interruption() {
     let (app, sim) = setup().await;
     let p = app.program("Acme").await;
     connect(&p, None).await;
-    let total = 2500;
+    let total = 10_000;
     let members = futures::stream::iter(0..total).map(|i| {
         let p = &p;
         async move {
@@ -541,18 +541,18 @@ async fn backfill_reaches_the_emulator_and_resumes_after_an_interruption() {
     let (status, _) = p
         .post(
             "/v1/integrations/listrak/backfill",
-            json!({"chunk_size": 500, "max_chunks": 2}),
+            json!({"chunk_size": 2000, "max_chunks": 2}),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let view = wait_for_backfill(&p, "interrupted").await;
-    assert_eq!(view["lists"][0]["done"], 1000, "{view}");
-    wait_for_contacts(&sim, 1000).await;
+    assert_eq!(view["lists"][0]["done"], 4000, "{view}");
+    wait_for_contacts(&sim, 4000).await;
 
     let (status, _) = p
         .post(
             "/v1/integrations/listrak/backfill",
-            json!({"chunk_size": 500}),
+            json!({"chunk_size": 2000}),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
