@@ -227,21 +227,7 @@ impl Store {
                 return Ok(first);
             }
         }
-        match rec.member.status {
-            MemberStatus::Active => {}
-            MemberStatus::Blocked => {
-                return Err(StoreError::conflict(
-                    "member_blocked",
-                    "a blocked member earns no points",
-                ));
-            }
-            MemberStatus::Deleted => {
-                return Err(StoreError::conflict(
-                    "member_deleted",
-                    "this member was deleted",
-                ));
-            }
-        }
+        rec.require_active("a blocked member earns no points")?;
         let ctx = self.program_ctx(&mut tx, program_id).await?;
         let rule = ctx.settings.earning.rule(&input.activity_type).ok_or_else(|| {
             StoreError::invalid(

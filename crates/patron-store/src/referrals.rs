@@ -104,21 +104,7 @@ impl Store {
     ) -> Result<InvitationOutcome, StoreError> {
         let mut tx = self.write_tx().await?;
         let rec = self.lock_member(&mut tx, program_id, external_id).await?;
-        match rec.member.status {
-            MemberStatus::Active => {}
-            MemberStatus::Blocked => {
-                return Err(StoreError::conflict(
-                    "member_blocked",
-                    "a blocked member cannot refer friends",
-                ));
-            }
-            MemberStatus::Deleted => {
-                return Err(StoreError::conflict(
-                    "member_deleted",
-                    "this member was deleted",
-                ));
-            }
-        }
+        rec.require_active("a blocked member cannot refer friends")?;
         let ctx = self.program_ctx(&mut tx, program_id).await?;
         let day = now.format("%Y-%m-%d");
         let mut notes = Vec::new();

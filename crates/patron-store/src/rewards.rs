@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use patron_domain::catalog::field;
 use patron_domain::ledger::{self, EntryKind, LedgerError, Lot};
 use patron_domain::profile::RewardOffer;
-use patron_domain::{EventKind, MemberStatus, Points, tiers};
+use patron_domain::{EventKind, Points, tiers};
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row};
 
@@ -312,21 +312,7 @@ impl Store {
             first.replayed = true;
             return Ok(first);
         }
-        match rec.member.status {
-            MemberStatus::Active => {}
-            MemberStatus::Blocked => {
-                return Err(StoreError::conflict(
-                    "member_blocked",
-                    "a blocked member cannot redeem",
-                ));
-            }
-            MemberStatus::Deleted => {
-                return Err(StoreError::conflict(
-                    "member_deleted",
-                    "this member was deleted",
-                ));
-            }
-        }
+        rec.require_active("a blocked member cannot redeem")?;
         let reward = sqlx::query(
             "SELECT name, points_cost, active, min_tier, coupon_prefix FROM rewards WHERE program_id = $1 AND id = $2",
         )

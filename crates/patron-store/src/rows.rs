@@ -54,3 +54,17 @@ pub(crate) fn member_record(row: &AnyRow) -> Result<MemberRecord, StoreError> {
         last_active_at: row.try_get("last_active_at")?,
     })
 }
+
+impl MemberRecord {
+    /// Refuses anything but an Active member: Blocked with `blocked` as the reason, Deleted as frozen.
+    pub(crate) fn require_active(&self, blocked: &str) -> Result<(), StoreError> {
+        match self.member.status {
+            MemberStatus::Active => Ok(()),
+            MemberStatus::Blocked => Err(StoreError::conflict("member_blocked", blocked)),
+            MemberStatus::Deleted => Err(StoreError::conflict(
+                "member_deleted",
+                "this member was deleted",
+            )),
+        }
+    }
+}
