@@ -60,14 +60,10 @@ async fn start_with(dir: &std::path::Path, database_url: &str, env: &[(&str, Str
     Server { child, base }
 }
 
-#[tokio::test]
-async fn a_kill_9_mid_stream_loses_no_accepted_purchase_and_no_notification() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = crate::helpers::database_url(dir.path()).await;
-    let mut server = start(dir.path(), &database_url).await;
-    let client = reqwest::Client::new();
+/// Creates a program on the server and returns its API key.
+async fn api_key(client: &reqwest::Client, base: &str) -> String {
     let created: Value = client
-        .post(format!("{}/v1/programs", server.base))
+        .post(format!("{base}/v1/programs"))
         .bearer_auth(ADMIN_TOKEN)
         .json(&json!({"name": "Acme"}))
         .send()
@@ -76,7 +72,16 @@ async fn a_kill_9_mid_stream_loses_no_accepted_purchase_and_no_notification() {
         .json()
         .await
         .expect("json");
-    let key = created["api_key"].as_str().expect("key").to_string();
+    created["api_key"].as_str().expect("key").to_string()
+}
+
+#[tokio::test]
+async fn a_kill_9_mid_stream_loses_no_accepted_purchase_and_no_notification() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = crate::helpers::database_url(dir.path()).await;
+    let mut server = start(dir.path(), &database_url).await;
+    let client = reqwest::Client::new();
+    let key = api_key(&client, &server.base).await;
     client
         .put(format!("{}/v1/members/m1", server.base))
         .bearer_auth(&key)
@@ -191,17 +196,7 @@ async fn a_kill_9_mid_delivery_to_listrak_loses_nothing_and_no_secret_reaches_th
     ];
     let mut server = start_with(dir.path(), &database_url, &env).await;
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{}/v1/programs", server.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "Acme"}))
-        .send()
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
-    let key = created["api_key"].as_str().expect("key").to_string();
+    let key = api_key(&client, &server.base).await;
     let connected = client
         .put(format!("{}/v1/integrations/listrak", server.base))
         .bearer_auth(&key)
