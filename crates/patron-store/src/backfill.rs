@@ -138,13 +138,14 @@ impl Store {
         program_id: &str,
         list_id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE listrak_backfills SET last_member_id = NULL, done = 0, imports = 0 \
+        self.write_one(
+            sqlx::query(
+                "UPDATE listrak_backfills SET last_member_id = NULL, done = 0, imports = 0 \
              WHERE program_id = $1 AND list_id = $2 AND status = 'done'",
+            )
+            .bind(program_id)
+            .bind(list_id),
         )
-        .bind(program_id)
-        .bind(list_id)
-        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -156,7 +157,7 @@ impl Store {
         step: &BackfillProgress,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "UPDATE listrak_backfills SET last_member_id = $1, done = done + $2, imports = imports + 1, \
              updated_at = $3 WHERE program_id = $4 AND list_id = $5",
         )
@@ -165,7 +166,7 @@ impl Store {
         .bind(ms(now))
         .bind(program_id)
         .bind(list_id)
-        .execute(self.pool())
+        )
         .await?;
         Ok(())
     }
@@ -178,16 +179,17 @@ impl Store {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE listrak_backfills SET status = $1, last_error = $2, updated_at = $3 \
+        self.write_one(
+            sqlx::query(
+                "UPDATE listrak_backfills SET status = $1, last_error = $2, updated_at = $3 \
              WHERE program_id = $4 AND list_id = $5",
+            )
+            .bind(status)
+            .bind(error)
+            .bind(ms(now))
+            .bind(program_id)
+            .bind(list_id),
         )
-        .bind(status)
-        .bind(error)
-        .bind(ms(now))
-        .bind(program_id)
-        .bind(list_id)
-        .execute(self.pool())
         .await?;
         Ok(())
     }

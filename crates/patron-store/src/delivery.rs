@@ -216,7 +216,7 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "INSERT INTO delivery_holds (program_id, channel, reason, since, until) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (program_id, channel) DO UPDATE SET reason = excluded.reason, until = excluded.until",
         )
@@ -225,18 +225,19 @@ impl Store {
         .bind(reason)
         .bind(ms(now))
         .bind(ms(until))
-        .execute(self.pool())
+        )
         .await?;
         Ok(())
     }
 
     /// Lifts a hold at once (e.g. after the credentials were fixed).
     pub async fn release_channel(&self, program_id: &str, channel: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM delivery_holds WHERE program_id = $1 AND channel = $2")
-            .bind(program_id)
-            .bind(channel)
-            .execute(self.pool())
-            .await?;
+        self.write_one(
+            sqlx::query("DELETE FROM delivery_holds WHERE program_id = $1 AND channel = $2")
+                .bind(program_id)
+                .bind(channel),
+        )
+        .await?;
         Ok(())
     }
 

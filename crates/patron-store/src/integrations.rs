@@ -264,14 +264,14 @@ impl Store {
         last_error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "UPDATE listrak_integrations SET status = $1, last_error = $2, updated_at = $3 WHERE program_id = $4",
         )
         .bind(new_status)
         .bind(last_error)
         .bind(ms(now))
         .bind(program_id)
-        .execute(self.pool())
+        )
         .await?;
         Ok(())
     }
@@ -305,13 +305,13 @@ impl Store {
         list_name: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "UPDATE listrak_lists SET unsubscribe_watermark = $1 WHERE program_id = $2 AND name = $3",
         )
         .bind(ms(at))
         .bind(program_id)
         .bind(list_name)
-        .execute(self.pool())
+        )
         .await?;
         Ok(())
     }
@@ -350,7 +350,7 @@ impl Store {
         state: &ContactState,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "INSERT INTO listrak_contacts (program_id, list_id, member_id, email, sent_fields, unsubscribed, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (program_id, list_id, member_id) DO UPDATE SET \
              email = $4, sent_fields = $5, unsubscribed = $6, updated_at = $7",
@@ -362,7 +362,7 @@ impl Store {
         .bind(serde_json::to_string(&state.sent_fields)?)
         .bind(i64::from(state.unsubscribed))
         .bind(ms(now))
-        .execute(self.pool())
+        )
         .await?;
         Ok(())
     }

@@ -21,7 +21,7 @@ impl Store {
         owner: &str,
         now: DateTime<Utc>,
     ) -> Result<JobClaim, StoreError> {
-        let result = sqlx::query(
+        let result = self.write_one(sqlx::query(
             "INSERT INTO job_runs (program_id, job, period, owner, started_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT DO NOTHING",
         )
@@ -30,7 +30,7 @@ impl Store {
         .bind(period)
         .bind(owner)
         .bind(ms(now))
-        .execute(self.pool())
+        )
         .await?;
         Ok(if result.rows_affected() == 1 {
             JobClaim::Claimed
@@ -47,13 +47,13 @@ impl Store {
         result: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE job_runs SET finished_at = $1, result = $2 WHERE program_id = $3 AND job = $4 AND period = $5")
+        self.write_one(sqlx::query("UPDATE job_runs SET finished_at = $1, result = $2 WHERE program_id = $3 AND job = $4 AND period = $5")
             .bind(ms(now))
             .bind(result.to_string())
             .bind(program_id)
             .bind(job)
             .bind(period)
-            .execute(self.pool())
+            )
             .await?;
         Ok(())
     }
@@ -68,7 +68,7 @@ impl Store {
         period: &str,
         owner: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "DELETE FROM job_runs WHERE program_id = $1 AND job = $2 AND period = $3 AND owner = $4 \
              AND finished_at IS NULL",
         )
@@ -76,7 +76,7 @@ impl Store {
         .bind(job)
         .bind(period)
         .bind(owner)
-        .execute(self.pool())
+        )
         .await?;
         Ok(())
     }

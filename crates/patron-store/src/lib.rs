@@ -219,6 +219,18 @@ impl Store {
         })
     }
 
+    /// Runs one write statement in its own short write transaction, so that SQLite writers take turns
+    /// instead of colliding.
+    pub(crate) async fn write_one<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    ) -> Result<sqlx::any::AnyQueryResult, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let result = query.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
