@@ -75,9 +75,15 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ClaimedRow>, StoreError> {
         let mut tx = self.write_tx().await?;
+        // Rows whose worker died come back first (their lease expired), then pending rows are walked in
+        // recorded order until `limit` are found whose lane is free and whose channel is not held.
+        sqlx::query("UPDATE deliveries SET status = 'pending' WHERE status = 'in_flight' AND lease_until < $1")
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
         let sql = format!(
             "SELECT d.id FROM deliveries d \
-             WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1) OR (d.status = 'in_flight' AND d.lease_until < $1)) \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.program_id = d.program_id AND e.email = d.email \
                  AND {} AND e.id < d.id AND e.status IN ('pending', 'in_flight')) \
              AND NOT EXISTS (SELECT 1 FROM delivery_holds h WHERE h.program_id = d.program_id AND h.channel = d.channel \
