@@ -121,6 +121,18 @@ pub struct PointsView {
     pub expired: i64,
 }
 
+impl From<patron_domain::Balances> for PointsView {
+    fn from(b: patron_domain::Balances) -> Self {
+        PointsView {
+            available: b.available.0,
+            pending: b.pending.0,
+            earned: b.earned.0,
+            redeemed: b.redeemed.0,
+            expired: b.expired.0,
+        }
+    }
+}
+
 /// A member with balances and the computed fields Patron keeps in Listrak.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MemberView {
@@ -153,47 +165,64 @@ impl App {
         program_id: &str,
         member: Member,
     ) -> Result<MemberView, AppError> {
+        let mut views = self.member_views(program_id, vec![member]).await?;
+        views
+            .pop()
+            .ok_or_else(|| AppError::Store(patron_store::StoreError::NotFound("member")))
+    }
+
+    /// Views of several members of one program, reading the program's settings and rewards once.
+    pub async fn member_views(
+        &self,
+        program_id: &str,
+        members: Vec<Member>,
+    ) -> Result<Vec<MemberView>, AppError> {
         let settings = self.store().settings(program_id).await?;
         let rewards = self.store().reward_offers(program_id).await?;
-        let fields = common_fields(&member, &settings, &rewards);
-        let permitted = patron_domain::profile::permitted_offers(
-            &settings.tiers.levels,
-            member.tier.as_deref(),
-            &rewards,
-        );
-        let (eligible, _) =
-            patron_domain::profile::reward_outlook(member.balances.available, &permitted);
-        let non_empty = |name: &str| fields.get(name).filter(|v| !v.is_empty()).cloned();
-        let number = |name: &str| fields.get(name).and_then(|v| v.parse().ok()).unwrap_or(0);
-        let b = member.balances;
-        Ok(MemberView {
-            referral_url: fields.get(field::REFERRAL_URL).cloned().unwrap_or_default(),
-            next_tier: non_empty(field::NEXT_TIER),
-            points_to_next_tier: number(field::POINTS_TO_NEXT_TIER),
-            eligible_rewards_count: eligible.len() as i64,
-            eligible_rewards: eligible.iter().map(|r| r.name.clone()).collect(),
-            next_reward_name: non_empty(field::NEXT_REWARD_NAME),
-            points_to_next_reward: number(field::POINTS_TO_NEXT_REWARD),
-            external_id: member.external_id,
-            email: member.email,
-            name: member.name,
-            birth_date: member.birth_date.map(|d| d.format("%Y-%m-%d").to_string()),
-            phone: member.phone,
-            preferred_language: member.preferred_language,
-            status: member.status.as_str().to_string(),
-            opted_out: member.opted_out,
-            tier: member.tier,
-            qualifying_points: member.qualifying_points.0,
-            referral_code: member.referral_code,
-            points: PointsView {
-                available: b.available.0,
-                pending: b.pending.0,
-                earned: b.earned.0,
-                redeemed: b.redeemed.0,
-                expired: b.expired.0,
-            },
-            member_since: member.created_at,
-        })
+        Ok(members
+            .into_iter()
+            .map(|m| view(m, &settings, &rewards))
+            .collect())
+    }
+}
+
+fn view(
+    member: Member,
+    settings: &patron_domain::ProgramSettings,
+    rewards: &[patron_domain::profile::RewardOffer],
+) -> MemberView {
+    let fields = common_fields(&member, settings, rewards);
+    let permitted = patron_domain::profile::permitted_offers(
+        &settings.tiers.levels,
+        member.tier.as_deref(),
+        rewards,
+    );
+    let (eligible, _) =
+        patron_domain::profile::reward_outlook(member.balances.available, &permitted);
+    let non_empty = |name: &str| fields.get(name).filter(|v| !v.is_empty()).cloned();
+    let number = |name: &str| fields.get(name).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let b = member.balances;
+    MemberView {
+        referral_url: fields.get(field::REFERRAL_URL).cloned().unwrap_or_default(),
+        next_tier: non_empty(field::NEXT_TIER),
+        points_to_next_tier: number(field::POINTS_TO_NEXT_TIER),
+        eligible_rewards_count: eligible.len() as i64,
+        eligible_rewards: eligible.iter().map(|r| r.name.clone()).collect(),
+        next_reward_name: non_empty(field::NEXT_REWARD_NAME),
+        points_to_next_reward: number(field::POINTS_TO_NEXT_REWARD),
+        external_id: member.external_id,
+        email: member.email,
+        name: member.name,
+        birth_date: member.birth_date.map(|d| d.format("%Y-%m-%d").to_string()),
+        phone: member.phone,
+        preferred_language: member.preferred_language,
+        status: member.status.as_str().to_string(),
+        opted_out: member.opted_out,
+        tier: member.tier,
+        qualifying_points: member.qualifying_points.0,
+        referral_code: member.referral_code,
+        points: PointsView::from(b),
+        member_since: member.created_at,
     }
 }
 

@@ -110,6 +110,18 @@ async fn process(app: &App, policy: &RetryPolicy, row: ClaimedRow) -> Result<Dec
     Ok(decision)
 }
 
+fn spawn_attempts(
+    set: &mut JoinSet<Result<Decision, AppError>>,
+    app: &App,
+    policy: &RetryPolicy,
+    rows: Vec<ClaimedRow>,
+) {
+    for row in rows {
+        let (app, policy) = (app.clone(), policy.clone());
+        set.spawn(async move { process(&app, &policy, row).await });
+    }
+}
+
 /// Claims what is due (up to the concurrency) and delivers it; returns when every claimed row is done.
 pub async fn run_once(app: &App) -> Result<Pass, AppError> {
     let policy = policy(app);
@@ -126,10 +138,7 @@ pub async fn run_once(app: &App) -> Result<Pass, AppError> {
         ..Pass::default()
     };
     let mut set = JoinSet::new();
-    for row in rows {
-        let (app, policy) = (app.clone(), policy.clone());
-        set.spawn(async move { process(&app, &policy, row).await });
-    }
+    spawn_attempts(&mut set, app, &policy, rows);
     while let Some(done) = set.join_next().await {
         if let Ok(Ok(decision)) = done {
             pass.add(&decision);
@@ -182,10 +191,7 @@ pub fn spawn(app: App, shutdown: CancellationToken) -> tokio::task::JoinHandle<(
                 {
                     Ok(rows) => {
                         claimed = rows.len();
-                        for row in rows {
-                            let (app, policy) = (app.clone(), policy.clone());
-                            inflight.spawn(async move { process(&app, &policy, row).await });
-                        }
+                        spawn_attempts(&mut inflight, &app, &policy, rows);
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "claiming deliveries failed; retrying shortly")

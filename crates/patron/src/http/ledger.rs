@@ -160,16 +160,9 @@ pub async fn adjustment(
         .store()
         .record_adjustment(&program.id, &member, &input, Utc::now())
         .await?;
-    let view = app
-        .member_view(&program.id, app.store().member(&program.id, &member).await?)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(EntryAnswer {
-            entry_id,
-            points: view.points,
-        }),
-    ))
+    let points =
+        crate::app::PointsView::from(app.store().member(&program.id, &member).await?.balances);
+    Ok((StatusCode::CREATED, Json(EntryAnswer { entry_id, points })))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -214,15 +207,14 @@ pub async fn returns(
         .store()
         .record_return(&program.id, &member, &input, Utc::now())
         .await?;
-    let view = app
-        .member_view(&program.id, app.store().member(&program.id, &member).await?)
-        .await?;
+    let points =
+        crate::app::PointsView::from(app.store().member(&program.id, &member).await?.balances);
     let answer = ReturnAnswer {
         entry_id: outcome.entry_id,
         points_reversed: outcome.points_reversed,
         from_pending: outcome.from_pending,
         shortfall: outcome.shortfall,
-        points: view.points,
+        points,
     };
     Ok(replayed(StatusCode::CREATED, outcome.replayed, answer))
 }

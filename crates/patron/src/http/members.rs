@@ -78,14 +78,11 @@ pub async fn find(
             "give ?email=ADDRESS to find members",
         ));
     };
-    let mut items = Vec::new();
-    for m in app
+    let found = app
         .store()
         .find_members_by_email(&program.id, &email)
-        .await?
-    {
-        items.push(app.member_view(&program.id, m).await?);
-    }
+        .await?;
+    let items = app.member_views(&program.id, found).await?;
     Ok(Json(MemberList { items }))
 }
 
