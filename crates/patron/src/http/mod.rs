@@ -1,5 +1,6 @@
 //! The HTTP API: thin routes that authenticate, validate and call one use case each.
 
+mod assets;
 mod deliveries;
 pub mod error;
 pub mod extract;
@@ -33,6 +34,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        .route("/assets/{name}", get(assets::get))
         .route("/v1/programs", post(programs::create).get(programs::list))
         .route("/v1/program", get(programs::current))
         .route("/v1/me", get(me::get))
