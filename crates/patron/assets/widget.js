@@ -475,6 +475,7 @@
             fill,
           );
         })(),
+        this.barEnds(tier),
         h(
           'p',
           { class: 'quiet' },
@@ -483,6 +484,16 @@
             : this.t('tier.top'),
         ),
       );
+    }
+
+    /** The levels at either end of the bar, with their thresholds (the bar's own text says it all). */
+    barEnds(tier) {
+      const reached = tier.levels.filter((l) => l.threshold <= tier.qualifying_points).pop();
+      const next = tier.levels.find((l) => l.name === tier.next);
+      if (!next) return null;
+      const end = (level) =>
+        h('span', null, level ? `${level.name} · ${this.number(level.threshold)}` : this.number(0));
+      return h('p', { class: 'bar-ends', 'aria-hidden': 'true' }, end(reached), end(next));
     }
 
     rewardsView(ids) {
@@ -551,7 +562,17 @@
           this.t('rewards.redeem'),
         );
       } else {
-        action = h('button', { type: 'button', 'data-key': `redeem-${reward.id}`, disabled: true, 'aria-describedby': ids(`why-${reward.id}`) }, this.t('rewards.redeem'));
+        action = h(
+          'button',
+          {
+            type: 'button',
+            'data-key': `redeem-${reward.id}`,
+            'aria-label': this.t('rewards.redeem_label', { reward: reward.name }),
+            'aria-describedby': why ? ids(`why-${reward.id}`) : false,
+            disabled: true,
+          },
+          this.t('rewards.redeem'),
+        );
       }
 
       return h(

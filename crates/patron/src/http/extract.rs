@@ -113,6 +113,7 @@ impl FromRequestParts<App> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        // The proxy appends the address it saw last; anything before it came from the client.
         let forwarded = app.settings().client_ip_header.as_ref().and_then(|name| {
             parts
                 .headers
@@ -120,8 +121,8 @@ impl FromRequestParts<App> for ClientIp {
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
-                .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
-                .last()
+                .next_back()
+                .and_then(|a| a.trim().parse::<std::net::IpAddr>().ok())
         });
         let peer = parts
             .extensions
