@@ -514,7 +514,9 @@
       const error = s.cardError.get(reward.id);
       const nameId = ids(`reward-${reward.id}`);
       let why = null;
-      if (!reward.in_stock) why = this.t('rewards.out_of_stock');
+      const status = this.state.data.member.status;
+      if (status !== 'Active') why = this.t(status === 'Deleted' ? 'error.member_deleted' : 'error.member_blocked');
+      else if (!reward.in_stock) why = this.t('rewards.out_of_stock');
       else if (!reward.tier_permits) why = this.t('rewards.min_tier', { tier: reward.min_tier });
       else if (!reward.affordable) why = this.t('rewards.needed', { points: this.points(reward.points_needed) });
 

@@ -280,6 +280,28 @@ mod tests {
     }
 
     #[test]
+    fn dashboard_settings_load_with_their_limits_and_are_checked() {
+        let s = load(&[
+            ("PATRON_RATE_LIMIT_WINDOW_MS", "2000"),
+            ("PATRON_INVITATION_LIMIT_PER_IP", "0"),
+            ("PATRON_CLIENT_IP_HEADER", "X-Forwarded-For"),
+        ])
+        .expect("valid");
+        assert_eq!(s.member_limits.window, std::time::Duration::from_secs(2));
+        assert_eq!(s.member_limits.invitations_per_ip, 0);
+        assert_eq!(s.member_limits.redemptions_per_member, 10);
+        assert_eq!(
+            s.client_ip_header.as_ref().map(|h| h.as_str()),
+            Some("x-forwarded-for")
+        );
+        assert!(s.locales_dir.is_none());
+        let err = load(&[("PATRON_CLIENT_IP_HEADER", "not a header")]).expect_err("refused");
+        assert!(err.to_string().contains("client_ip_header"), "{err}");
+        let err = load(&[("PATRON_RATE_LIMIT_WINDOW_MS", "0")]).expect_err("refused");
+        assert!(err.to_string().contains("rate_limit_window_ms"), "{err}");
+    }
+
+    #[test]
     fn bad_values_are_explained() {
         let err = load(&[("PATRON_RETRY_ATTEMPTS", "many")]).expect_err("refused");
         assert!(

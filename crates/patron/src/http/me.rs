@@ -178,7 +178,7 @@ pub async fn history(
             &claims.program_id,
             &claims.external_id,
             parse_cursor(&q.cursor)?,
-            q.limit.unwrap_or(20),
+            q.limit.unwrap_or(50),
         )
         .await?;
     Ok(Json(page))
