@@ -273,6 +273,11 @@ test('the keyboard alone reaches every control in reading order and redeems and 
   await page.keyboard.press('Enter');
   await page.getByText('Invitation sent to 1 friend.').waitFor();
   await screenshot(page, SUITE, '07-keyboard-only-redeemed-and-invited');
+
+  await page.getByLabel('Email me about my points and rewards').focus();
+  await page.keyboard.press('Space');
+  await page.getByText('Your email preference is saved.').waitFor();
+  assert.equal((await patron('GET', '/v1/members/cust-kb')).opted_out, true, 'the member opted out');
   await context.close();
 });
 
