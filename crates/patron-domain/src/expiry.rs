@@ -74,20 +74,26 @@ pub struct Reminder {
     pub points: Points,
 }
 
-/// Reminders due at `as_of`: for each upcoming expiry date, the shortest lead whose window
-/// `[date − lead, date)` contains `as_of` (so a job that missed the 30-day mark still says it once,
-/// and the 7-day one follows). `debt` is subtracted from an inactivity deadline's balance.
-pub fn reminders_due(
+/// Points that will expire together, at the earliest instant of one UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upcoming {
+    pub expires_at: DateTime<Utc>,
+    pub points: Points,
+}
+
+/// What is still to expire, by UTC day, soonest first: live lots whose expiry is later than `after`
+/// (or all of them, for `None`), less `debt` for an inactivity deadline's whole balance.
+fn upcoming_by_day(
     lots: &[Lot],
     schedule: Schedule,
-    lead_days: &[u32],
     debt: Points,
     as_of: DateTime<Utc>,
-) -> Vec<Reminder> {
+    after: Option<DateTime<Utc>>,
+) -> Vec<(NaiveDate, Upcoming)> {
     let mut by_date: std::collections::BTreeMap<NaiveDate, (DateTime<Utc>, i64)> =
         Default::default();
     for lot in lots.iter().filter(|l| live(l, as_of)) {
-        if let Some(at) = expiry_of(lot, schedule).filter(|at| *at > as_of) {
+        if let Some(at) = expiry_of(lot, schedule).filter(|at| after.is_none_or(|a| *at > a)) {
             let e = by_date.entry(at.date_naive()).or_insert((at, 0));
             e.0 = e.0.min(at);
             e.1 = e.1.saturating_add(lot.remaining.0);
@@ -101,19 +107,65 @@ pub fn reminders_due(
     by_date
         .into_iter()
         .filter(|(_, (_, points))| *points > 0)
-        .filter_map(|(date, (at, points))| {
-            lead_days
-                .iter()
-                .copied()
-                .filter(|lead| at - Duration::days(i64::from(*lead)) <= as_of)
-                .min()
-                .map(|lead_days| Reminder {
-                    expires_on: date,
-                    expires_at: at,
-                    lead_days,
+        .map(|(date, (expires_at, points))| {
+            (
+                date,
+                Upcoming {
+                    expires_at,
                     points: Points(points),
-                })
+                },
+            )
         })
+        .collect()
+}
+
+/// The member's next expiry at `as_of` — the same lots and dates the expiry job and the reminders
+/// use. Points already due count too: the next run of the job takes them.
+pub fn next_expiry(
+    lots: &[Lot],
+    schedule: Schedule,
+    debt: Points,
+    as_of: DateTime<Utc>,
+) -> Option<Upcoming> {
+    upcoming_by_day(lots, schedule, debt, as_of, None)
+        .into_iter()
+        .map(|(_, upcoming)| upcoming)
+        .next()
+}
+
+/// Reminders due at `as_of`: for each upcoming expiry date, the shortest lead whose window
+/// `[date − lead, date)` contains `as_of` (so a job that missed the 30-day mark still says it once,
+/// and the 7-day one follows). `debt` is subtracted from an inactivity deadline's balance.
+pub fn reminders_due(
+    lots: &[Lot],
+    schedule: Schedule,
+    lead_days: &[u32],
+    debt: Points,
+    as_of: DateTime<Utc>,
+) -> Vec<Reminder> {
+    upcoming_by_day(lots, schedule, debt, as_of, Some(as_of))
+        .into_iter()
+        .filter_map(
+            |(
+                date,
+                Upcoming {
+                    expires_at: at,
+                    points,
+                },
+            )| {
+                lead_days
+                    .iter()
+                    .copied()
+                    .filter(|lead| at - Duration::days(i64::from(*lead)) <= as_of)
+                    .min()
+                    .map(|lead_days| Reminder {
+                        expires_on: date,
+                        expires_at: at,
+                        lead_days,
+                        points,
+                    })
+            },
+        )
         .collect()
 }
 
@@ -167,6 +219,38 @@ mod tests {
             due(60).is_empty(),
             "on the day itself the points expire instead"
         );
+    }
+
+    #[test]
+    fn the_next_expiry_is_the_soonest_day_with_points_left_including_points_already_due() {
+        let mut spent = lot(3, 50, 0, Some(20));
+        spent.remaining = Points(0);
+        let lots = vec![
+            lot(1, 100, 0, Some(60)),
+            lot(2, 40, 1, Some(60)),
+            spent,
+            lot(4, 10, 5, Some(90)),
+        ];
+        let next = next_expiry(&lots, Schedule::PerLot, Points(0), t(10));
+        assert_eq!(
+            next,
+            Some(Upcoming {
+                expires_at: t(60),
+                points: Points(140)
+            })
+        );
+        let due_not_yet_taken = next_expiry(&lots, Schedule::PerLot, Points(0), t(61));
+        assert_eq!(due_not_yet_taken.map(|u| u.points), Some(Points(140)));
+        let whole_balance = next_expiry(&lots, Schedule::Deadline(t(400)), Points(30), t(10));
+        assert_eq!(
+            whole_balance,
+            Some(Upcoming {
+                expires_at: t(400),
+                points: Points(120)
+            }),
+            "an inactivity deadline takes the whole balance, less what is owed"
+        );
+        assert_eq!(next_expiry(&[], Schedule::PerLot, Points(0), t(10)), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub struct ProgramSettings {
     pub referral: ReferralSettings,
     pub digest: DigestSettings,
     pub mail: MailSettings,
+    pub dashboard: DashboardSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,6 +274,75 @@ impl Default for MailSettings {
     }
 }
 
+/// The members' dashboard: the store pages allowed to embed the widget (their browser origins,
+/// `scheme://host[:port]`). Without any, only Patron's own hosted page can show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSettings {
+    pub allowed_origins: Vec<String>,
+}
+
+/// Most origins one program may allow.
+pub const MAX_ALLOWED_ORIGINS: usize = 50;
+
+/// A browser origin in the form browsers send it in `Origin` (lower case, no default port), or why
+/// the text is not one. Only `http` and `https` origins, without path, query, fragment or user.
+pub fn normalize_origin(raw: &str) -> Result<String, &'static str> {
+    const SHAPE: &str = "must be an origin like https://shop.example.com or http://localhost:3000 \
+                         (scheme, host and optional port; no path, not even a trailing slash)";
+    let lowered = raw.trim().to_ascii_lowercase();
+    let (scheme, rest) = lowered.split_once("://").ok_or(SHAPE)?;
+    let default_port = match scheme {
+        "https" => 443,
+        "http" => 80,
+        _ => return Err(SHAPE),
+    };
+    let (host, port) = match rest.strip_prefix('[') {
+        // An IPv6 literal: `[::1]` or `[::1]:8080`.
+        Some(inner) => {
+            let (address, after) = inner.split_once(']').ok_or(SHAPE)?;
+            if address.is_empty()
+                || !address
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            {
+                return Err(SHAPE);
+            }
+            let port = match after {
+                "" => None,
+                more => Some(more.strip_prefix(':').ok_or(SHAPE)?),
+            };
+            (&rest[..address.len() + 2], port)
+        }
+        None => {
+            let (host, port) = match rest.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            };
+            let valid = !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            if !valid {
+                return Err(SHAPE);
+            }
+            (host, port)
+        }
+    };
+    match port {
+        None => Ok(format!("{scheme}://{host}")),
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => Ok(if n == default_port {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}:{n}")
+            }),
+            _ => Err(SHAPE),
+        },
+    }
+}
+
 /// One invalid setting: the JSON path of the field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldProblem {
@@ -427,6 +497,18 @@ impl ProgramSettings {
                 "must be from 1 to 28 so that every month has it",
             ));
         }
+        let origins = &self.dashboard.allowed_origins;
+        if origins.len() > MAX_ALLOWED_ORIGINS {
+            out.push(problem(
+                "dashboard.allowed_origins",
+                format!("at most {MAX_ALLOWED_ORIGINS} origins"),
+            ));
+        }
+        for (i, origin) in origins.iter().enumerate() {
+            if let Err(message) = normalize_origin(origin) {
+                out.push(problem(format!("dashboard.allowed_origins[{i}]"), message));
+            }
+        }
         if !self.mail.templates.is_object() {
             out.push(problem(
                 "mail.templates",
@@ -490,6 +572,49 @@ mod tests {
                 .map(|r| r.display_name().to_string()),
             Some("Shared on social media".into())
         );
+    }
+
+    #[test]
+    fn store_origins_are_compared_as_browsers_send_them() {
+        assert_eq!(
+            normalize_origin("HTTPS://Shop.Example.com:443"),
+            Ok("https://shop.example.com".into())
+        );
+        assert_eq!(
+            normalize_origin("http://localhost:3000"),
+            Ok("http://localhost:3000".into())
+        );
+        assert_eq!(
+            normalize_origin("http://[::1]:8080"),
+            Ok("http://[::1]:8080".into())
+        );
+        assert_eq!(normalize_origin("http://[::1]"), Ok("http://[::1]".into()));
+        for bad in [
+            "https://shop.example.com/",
+            "https://shop.example.com/loyalty",
+            "shop.example.com",
+            "ftp://shop.example.com",
+            "https://*.example.com",
+            "https://user@shop.example.com",
+            "https://shop.example.com:0",
+            "https://shop.example.com:99999",
+            "https://",
+        ] {
+            assert!(normalize_origin(bad).is_err(), "{bad} is refused");
+        }
+    }
+
+    #[test]
+    fn settings_without_a_dashboard_section_still_parse_and_bad_origins_name_their_index() {
+        let s: ProgramSettings =
+            serde_json::from_str(r#"{"digest": {"day_of_month": 2}}"#).expect("parses");
+        assert!(s.dashboard.allowed_origins.is_empty());
+        let mut s = ProgramSettings::default();
+        s.dashboard.allowed_origins =
+            vec!["https://ok.example".into(), "https://bad.example/".into()];
+        let problems = s.validate();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].field, "dashboard.allowed_origins[1]");
     }
 
     #[test]

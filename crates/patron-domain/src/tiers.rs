@@ -67,6 +67,36 @@ pub fn next_tier(levels: &[TierLevel], qualifying: Points) -> Option<(&TierLevel
         .map(|l| (l, Points(l.threshold - qualifying.0)))
 }
 
+/// Where a qualifying total stands between the tier it reaches and the next one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierProgress<'a> {
+    /// The highest level the total reaches.
+    pub reached: Option<&'a TierLevel>,
+    /// The next level and the points still needed for it.
+    pub next: Option<(&'a TierLevel, Points)>,
+    /// How far from the reached level's threshold (or zero) to the next one, 0 to 100; 100 at the top.
+    pub percent: u8,
+}
+
+pub fn progress(levels: &[TierLevel], qualifying: Points) -> TierProgress<'_> {
+    let reached = tier_for(levels, qualifying);
+    let next = next_tier(levels, qualifying);
+    let percent = match next {
+        None => 100,
+        Some((level, _)) => {
+            let floor = reached.map_or(0, |l| l.threshold).min(qualifying.0.max(0));
+            let span = (level.threshold - floor).max(1);
+            let done = (qualifying.0 - floor).clamp(0, span);
+            u8::try_from(done.saturating_mul(100) / span).unwrap_or(100)
+        }
+    };
+    TierProgress {
+        reached,
+        next,
+        percent,
+    }
+}
+
 /// A move between tiers worth an event: only upward, never on entering the base tier.
 pub fn is_upgrade(levels: &[TierLevel], from: Option<&str>, to: Option<&str>) -> bool {
     let rank = |name: Option<&str>| name.and_then(|n| levels.iter().position(|l| l.name == n));
@@ -107,6 +137,23 @@ mod tests {
             Some(("Silver", Points(50)))
         );
         assert!(next_tier(&l, Points(2000)).is_none());
+    }
+
+    #[test]
+    fn progress_runs_from_the_reached_threshold_to_the_next_one() {
+        let l = levels();
+        let p = progress(&l, Points(1250));
+        assert_eq!(p.reached.map(|t| t.name.as_str()), Some("Silver"));
+        assert_eq!(
+            p.next.map(|(t, pts)| (t.name.as_str(), pts)),
+            Some(("Gold", Points(750)))
+        );
+        assert_eq!(p.percent, 50);
+        assert_eq!(progress(&l, Points(2500)).percent, 100);
+        let below_every_level = progress(&l[1..], Points(100));
+        assert_eq!(below_every_level.reached, None);
+        assert_eq!(below_every_level.percent, 20);
+        assert_eq!(progress(&[], Points(10)).next, None);
     }
 
     #[test]

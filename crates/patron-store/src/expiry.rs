@@ -3,7 +3,7 @@
 //! an `expire` entry with its draws.
 
 use crate::ledger::{ProgramCtx, note};
-use crate::rows::MemberRecord;
+use crate::rows::{MEMBER_COLUMNS, MemberRecord, member_record};
 use crate::{Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Duration, Utc};
 use patron_domain::catalog::field;
@@ -168,6 +168,32 @@ impl Store {
         self.save_member(&mut tx, &rec, as_of).await?;
         tx.commit().await?;
         Ok(total)
+    }
+
+    /// The member's next expiry at `as_of` (date and points), from the same lots and schedule the
+    /// expiry job and the reminders use; `None` when nothing is set to expire.
+    pub async fn next_expiry(
+        &self,
+        program_id: &str,
+        external_id: &str,
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<expiry::Upcoming>, StoreError> {
+        let mut tx = self.read_tx().await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1 AND external_id = $2"
+        )))
+        .bind(program_id)
+        .bind(external_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("member"))?;
+        let rec = member_record(&row)?;
+        let ctx = self.program_ctx(&mut tx, program_id).await?;
+        let Some(schedule) = Self::schedule(&ctx, &rec) else {
+            return Ok(None);
+        };
+        let lots = self.plain_lots(&mut tx, &rec.member.id).await?;
+        Ok(expiry::next_expiry(&lots, schedule, rec.debt, as_of))
     }
 
     /// Records the `Points Expiration` reminders due at `as_of`. The outbox dedupe key

@@ -219,6 +219,14 @@ impl Store {
         })
     }
 
+    /// A read-only transaction: one consistent snapshot for several reads, without taking a write turn.
+    pub(crate) async fn read_tx(&self) -> Result<Tx, StoreError> {
+        Ok(Tx {
+            tx: self.pool.begin().await?,
+            _turn: None,
+        })
+    }
+
     /// Runs one write statement in its own short write transaction, so that SQLite writers take turns
     /// instead of colliding.
     pub(crate) async fn write_one<'q>(

@@ -209,3 +209,19 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The store origins each program allows to embed the members' dashboard.
+    pub async fn dashboard_origins(&self) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+        let rows = sqlx::query("SELECT id, settings FROM programs ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let settings: ProgramSettings =
+                    serde_json::from_str(&r.try_get::<String, _>("settings")?)?;
+                Ok((r.try_get("id")?, settings.dashboard.allowed_origins))
+            })
+            .collect()
+    }
+}

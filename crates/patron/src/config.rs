@@ -34,6 +34,13 @@ struct Raw {
     workers: bool,
     scheduler: bool,
     log: String,
+    locales_dir: String,
+    rate_limit_window_ms: u64,
+    redemption_limit_per_member: u32,
+    redemption_limit_per_ip: u32,
+    invitation_limit_per_member: u32,
+    invitation_limit_per_ip: u32,
+    client_ip_header: String,
 }
 
 /// Validated settings. Secrets are [`SecretString`]s and never printed.
@@ -61,6 +68,22 @@ pub struct Settings {
     pub workers: bool,
     pub scheduler: bool,
     pub log: String,
+    /// Where drop-in translations live (`dashboard/<language>.json`).
+    pub locales_dir: Option<PathBuf>,
+    pub member_limits: MemberLimits,
+    /// A header set by a trusted reverse proxy that carries the client's address.
+    pub client_ip_header: Option<axum::http::HeaderName>,
+}
+
+/// How many redemptions and friend invitations one member, and one client address, may make per
+/// window (per program, in each instance); 0 lifts a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberLimits {
+    pub window: std::time::Duration,
+    pub redemptions_per_member: u32,
+    pub redemptions_per_ip: u32,
+    pub invitations_per_member: u32,
+    pub invitations_per_ip: u32,
 }
 
 impl Settings {
@@ -156,6 +179,16 @@ impl Raw {
         if self.max_body_bytes < 1024 {
             bail!("max_body_bytes must be at least 1024");
         }
+        if self.rate_limit_window_ms == 0 {
+            bail!("rate_limit_window_ms must be at least 1");
+        }
+        let client_ip_header = non_empty(self.client_ip_header)
+            .map(|h| {
+                axum::http::HeaderName::try_from(h.trim()).with_context(|| {
+                    format!("client_ip_header: `{h}` is not a header name, e.g. X-Forwarded-For")
+                })
+            })
+            .transpose()?;
         let mail_dir = match non_empty(self.mail_dir) {
             Some(dir) => PathBuf::from(dir),
             None => sqlite_dir(&self.database_url).join("mail"),
@@ -185,6 +218,15 @@ impl Raw {
             workers: self.workers,
             scheduler: self.scheduler,
             log: self.log,
+            locales_dir: non_empty(self.locales_dir).map(PathBuf::from),
+            member_limits: MemberLimits {
+                window: std::time::Duration::from_millis(self.rate_limit_window_ms),
+                redemptions_per_member: self.redemption_limit_per_member,
+                redemptions_per_ip: self.redemption_limit_per_ip,
+                invitations_per_member: self.invitation_limit_per_member,
+                invitations_per_ip: self.invitation_limit_per_ip,
+            },
+            client_ip_header,
         })
     }
 }
@@ -235,6 +277,28 @@ mod tests {
         assert_eq!(s.retry_attempts, 3);
         assert!(!s.workers);
         assert_eq!(s.mail_dir, PathBuf::from("/var/lib/patron/mail"));
+    }
+
+    #[test]
+    fn dashboard_settings_load_with_their_limits_and_are_checked() {
+        let s = load(&[
+            ("PATRON_RATE_LIMIT_WINDOW_MS", "2000"),
+            ("PATRON_INVITATION_LIMIT_PER_IP", "0"),
+            ("PATRON_CLIENT_IP_HEADER", "X-Forwarded-For"),
+        ])
+        .expect("valid");
+        assert_eq!(s.member_limits.window, std::time::Duration::from_secs(2));
+        assert_eq!(s.member_limits.invitations_per_ip, 0);
+        assert_eq!(s.member_limits.redemptions_per_member, 10);
+        assert_eq!(
+            s.client_ip_header.as_ref().map(|h| h.as_str()),
+            Some("x-forwarded-for")
+        );
+        assert!(s.locales_dir.is_none());
+        let err = load(&[("PATRON_CLIENT_IP_HEADER", "not a header")]).expect_err("refused");
+        assert!(err.to_string().contains("client_ip_header"), "{err}");
+        let err = load(&[("PATRON_RATE_LIMIT_WINDOW_MS", "0")]).expect_err("refused");
+        assert!(err.to_string().contains("rate_limit_window_ms"), "{err}");
     }
 
     #[test]

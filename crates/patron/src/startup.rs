@@ -45,7 +45,14 @@ pub async fn build_app(settings: Settings) -> Result<App> {
     let mail =
         patron_mail::MailTransport::from_settings(settings.smtp_url.as_ref(), &settings.mail_dir)
             .context("invalid PATRON_SMTP_URL")?;
-    Ok(App::new(store, settings, key, mail))
+    let locales_dir = settings.locales_dir.clone();
+    let app = App::new(store, settings, key, mail);
+    if let Some(dir) = locales_dir {
+        app.dashboard()
+            .load_translations(&dir)
+            .context("invalid dashboard translations (PATRON_LOCALES_DIR)")?;
+    }
+    Ok(app)
 }
 
 /// Serves the API and runs the workers and the scheduler until `shutdown` is cancelled.
@@ -75,6 +82,7 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: CancellationToken)
     }
     let router = crate::http::router(app.clone());
     let stop = shutdown.clone();
+    let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await

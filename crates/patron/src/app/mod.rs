@@ -2,11 +2,15 @@
 //! types, call the store, and shape the answers. No HTTP and no SQL here.
 
 pub mod backfill;
+pub mod dashboard;
 pub mod integration;
+pub mod ledger;
 pub mod member_tokens;
 pub mod members;
 mod programs;
 pub mod provisioning;
+pub mod referrals;
+pub mod rewards;
 
 pub use members::{MemberPatch, MemberView, PointsView};
 pub use programs::CreatedProgram;
@@ -79,6 +83,8 @@ struct Inner {
     member_secrets: RwLock<Option<Vec<(String, String)>>>,
     /// Listrak clients per program and the backfills running in this process.
     listrak: integration::ListrakRuntime,
+    /// Translations, rate limits and allowed origins of the members' dashboard.
+    dashboard: dashboard::Runtime,
 }
 
 const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
@@ -91,6 +97,7 @@ impl App {
         mail: patron_mail::MailTransport,
     ) -> App {
         let metrics = Metrics::default();
+        let dashboard = dashboard::Runtime::new(&settings);
         App {
             inner: Arc::new(Inner {
                 store,
@@ -101,6 +108,7 @@ impl App {
                 key_cache: RwLock::default(),
                 member_secrets: RwLock::default(),
                 listrak: integration::ListrakRuntime::default(),
+                dashboard,
             }),
         }
     }

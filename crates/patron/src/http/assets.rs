@@ -13,11 +13,28 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: &[Asset] = &[Asset {
-    name: "patron.css",
-    content_type: "text/css; charset=utf-8",
-    body: include_str!("../../assets/patron.css"),
-}];
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "patron.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../assets/patron.css"),
+    },
+    Asset {
+        name: "widget.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/widget.js"),
+    },
+    Asset {
+        name: "widget.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../assets/widget.css"),
+    },
+    Asset {
+        name: "member-page.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../assets/member-page.css"),
+    },
+];
 
 /// `GET /assets/{name}`.
 pub async fn get(Path(name): Path<String>, headers: HeaderMap) -> Response {

@@ -1,5 +1,5 @@
-//! Extractors: authentication (instance admin, program API key) and JSON bodies whose errors name
-//! the offending field.
+//! Extractors: authentication (instance admin, program API key, member token), the client's address,
+//! and JSON bodies whose errors name the offending field.
 
 use super::error::ApiError;
 use crate::app::App;
@@ -11,15 +11,7 @@ use patron_store::ProgramRow;
 use serde::de::DeserializeOwned;
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
+    bearer_token(&parts.headers)
 }
 
 /// The instance administrator (`Authorization: Bearer $PATRON_ADMIN_TOKEN`).
@@ -65,20 +57,80 @@ impl FromRequestParts<App> for ProgramAuth {
 }
 
 /// The member whose token (JWT HS256 signed with the program's member-token secret) authenticated
-/// the request.
+/// the request. A `Patron-Program` header, when sent (the widget sends the program it was given),
+/// must name the token's program: a token of another program is refused like a forged one.
 pub struct MemberAuth(pub crate::app::member_tokens::MemberClaims);
+
+pub const PROGRAM_HEADER: &str = "patron-program";
 
 impl FromRequestParts<App> for MemberAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthorized("send a member token as `Authorization: Bearer <jwt>`")
-        })?;
-        match app.verify_member_token(token).await? {
-            Ok(claims) => Ok(MemberAuth(claims)),
-            Err(e) => Err(ApiError::unauthorized(e.to_string())),
+        // The origin check of the member routes may have verified the token already.
+        let verified = parts
+            .extensions
+            .get::<crate::app::member_tokens::MemberClaims>()
+            .cloned();
+        let claims = match verified {
+            Some(claims) => claims,
+            None => {
+                let token = bearer(parts).ok_or_else(|| {
+                    ApiError::unauthorized("send a member token as `Authorization: Bearer <jwt>`")
+                })?;
+                app.verify_member_token(token)
+                    .await?
+                    .map_err(|e| ApiError::unauthorized(e.to_string()))?
+            }
+        };
+        let expected = parts.headers.get(PROGRAM_HEADER).map(|v| v.as_bytes());
+        if expected.is_some_and(|p| p != claims.program_id.as_bytes()) {
+            return Err(ApiError::unauthorized(
+                "this member token belongs to another program than the Patron-Program header names",
+            ));
         }
+        Ok(MemberAuth(claims))
+    }
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+/// The client's address: the connection's, or the last one in the trusted proxy's header
+/// (`client_ip_header`) when one is configured and present.
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<App> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        // The proxy appends the address it saw last; anything before it came from the client.
+        let forwarded = app.settings().client_ip_header.as_ref().and_then(|name| {
+            parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .and_then(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        });
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientIp(forwarded.or(peer).unwrap_or(
+            std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        )))
     }
 }
 

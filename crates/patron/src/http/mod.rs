@@ -9,6 +9,8 @@ mod jobs;
 mod ledger;
 mod mail;
 mod me;
+mod member_cors;
+mod member_page;
 mod members;
 mod ops;
 mod programs;
@@ -37,8 +39,8 @@ pub fn router(app: App) -> Router {
         .route("/assets/{name}", get(assets::get))
         .route("/v1/programs", post(programs::create).get(programs::list))
         .route("/v1/program", get(programs::current))
-        .route("/v1/me", get(me::get))
-        .route("/v1/me/preferences", axum::routing::put(me::preferences))
+        .merge(me::routes(app.clone()))
+        .route("/m/{program_id}", get(member_page::page))
         .route("/v1/member-token-secret", post(me::rotate))
         .route("/v1/settings", get(settings::get).put(settings::put))
         .route("/v1/members", get(members::find))

@@ -22,7 +22,9 @@ use utoipa::OpenApi;
         super::rewards::create, super::rewards::list, super::rewards::update, super::rewards::upload,
         super::rewards::redeem, super::referrals::invite, super::referrals::claim,
         super::deliveries::list, super::deliveries::detail, super::deliveries::retry, super::deliveries::replay,
-        super::mail::preview, super::jobs::run, super::me::get, super::me::preferences, super::me::rotate, healthz, metrics
+        super::mail::preview, super::jobs::run, super::me::get, super::me::preferences, super::me::rotate, healthz, metrics,
+        super::me::dashboard, super::me::balance, super::me::tier, super::me::history, super::me::rewards,
+        super::me::redeem, super::me::referral, super::me::invite
     ),
     components(schemas(super::error::Problem)),
     modifiers(&BearerAuth)

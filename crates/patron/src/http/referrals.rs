@@ -3,30 +3,15 @@
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ProgramAuth};
 use crate::app::App;
+use crate::app::referrals::{InvitationAnswer, InvitationBody, friend_emails};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use patron_domain::Email;
-use patron_domain::settings::FieldProblem;
 use patron_store::ClaimInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InvitationBody {
-    /// Friends' email addresses (1 to 50).
-    pub emails: Vec<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InvitationAnswer {
-    /// `Referral Friend Invitation` events recorded.
-    pub invited: u64,
-    /// Friends this member already invited today (ignored).
-    pub duplicates: u64,
-}
 
 /// Invite friends: one `Referral Friend Invitation` per friend (the friend is the contact).
 #[utoipa::path(post, path = "/v1/members/{external_id}/referral-invitations", tag = "referrals", security(("program_key" = [])),
@@ -39,38 +24,11 @@ pub async fn invite(
     Path(member): Path<String>,
     ApiJson(body): ApiJson<InvitationBody>,
 ) -> ApiResult<(StatusCode, Json<InvitationAnswer>)> {
-    let mut problems = Vec::new();
-    if body.emails.is_empty() || body.emails.len() > 50 {
-        problems.push(FieldProblem {
-            field: "emails".into(),
-            message: "give 1 to 50 email addresses".into(),
-        });
-    }
-    let mut emails: Vec<Email> = Vec::new();
-    for (i, raw) in body.emails.iter().enumerate() {
-        match Email::parse(raw) {
-            Ok(e) if !emails.iter().any(|seen| seen.key() == e.key()) => emails.push(e),
-            Ok(_) => {}
-            Err(e) => problems.push(FieldProblem {
-                field: format!("emails[{i}]"),
-                message: e.to_string(),
-            }),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::invalid_fields(problems));
-    }
-    let out = app
-        .store()
-        .invite_friends(&program.id, &member, &emails, Utc::now())
+    let friends = friend_emails(&body)?;
+    let answer = app
+        .invite_friends(&program.id, &member, &friends, body.emails.len())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(InvitationAnswer {
-            invited: out.invited,
-            duplicates: body.emails.len() as u64 - out.invited,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -2,15 +2,16 @@
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ProgramAuth};
-use super::ledger::{digest, idempotency_key, replayed};
+use super::ledger::{idempotency_key, replayed};
 use crate::app::App;
+use crate::app::rewards::{RedemptionAnswer, RedemptionBody};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use patron_domain::settings::FieldProblem;
-use patron_store::{CouponSourceSpec, RedemptionInput, RewardInput, RewardPatch, RewardView};
+use patron_store::{CouponSourceSpec, RewardInput, RewardPatch, RewardView};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
@@ -289,22 +290,6 @@ pub async fn upload(
     ))
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RedemptionBody {
-    pub reward_id: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RedemptionAnswer {
-    /// The coupon code.
-    pub code: String,
-    pub points_used: i64,
-    pub reward_id: String,
-    pub reward_name: String,
-    pub entry_id: i64,
-}
-
 /// Spend points on a reward: answers the coupon code. Refusals (`insufficient_points`,
 /// `coupon_pool_empty`, `reward_inactive`, `tier_too_low`, `negative_balance`, `member_blocked`,
 /// `member_deleted`) cost nothing. Send an `Idempotency-Key` to make retries safe.
@@ -319,22 +304,12 @@ pub async fn redeem(
     headers: HeaderMap,
     ApiJson(body): ApiJson<RedemptionBody>,
 ) -> ApiResult<Response> {
-    let canonical = serde_json::to_string(&body).map_err(|e| ApiError::internal(&e))?;
-    let input = RedemptionInput {
-        request_hash: digest(&[&member, &canonical]),
-        reward_id: body.reward_id,
-        idempotency_key: idempotency_key(&headers)?,
-    };
-    let outcome = app
-        .store()
-        .redeem(&program.id, &member, &input, Utc::now())
+    let redeemed = app
+        .redeem(&program.id, &member, body, idempotency_key(&headers)?)
         .await?;
-    let answer = RedemptionAnswer {
-        code: outcome.code,
-        points_used: outcome.points_used,
-        reward_id: outcome.reward_id,
-        reward_name: outcome.reward_name,
-        entry_id: outcome.entry_id,
-    };
-    Ok(replayed(StatusCode::CREATED, outcome.replayed, answer))
+    Ok(replayed(
+        StatusCode::CREATED,
+        redeemed.replayed,
+        redeemed.answer,
+    ))
 }

@@ -66,5 +66,6 @@ pub async fn put(
     app.store()
         .put_settings(&program.id, &settings, Utc::now())
         .await?;
+    app.dashboard().origins.forget();
     Ok(Json(settings))
 }

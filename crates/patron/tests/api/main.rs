@@ -1,6 +1,7 @@
 //! Black-box tests: the real server over HTTP on port 0, a fresh database per test.
 
 mod crash;
+mod dashboard;
 mod digest;
 mod expiry;
 mod helpers;
