@@ -2,11 +2,15 @@
 //! types, call the store, and shape the answers. No HTTP and no SQL here.
 
 pub mod backfill;
+pub mod console;
+pub mod deliveries;
 pub mod integration;
+pub mod ledger;
 pub mod member_tokens;
 pub mod members;
 mod programs;
 pub mod provisioning;
+pub mod settings;
 
 pub use members::{MemberPatch, MemberView, PointsView};
 pub use programs::CreatedProgram;

@@ -3,6 +3,7 @@
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ProgramAuth};
 use crate::app::App;
+use crate::app::ledger::LedgerPage;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -227,31 +228,6 @@ pub struct PageQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LedgerItem {
-    pub id: i64,
-    /// `earn`, `bonus`, `redeem`, `expire`, `reverse` or `adjust`.
-    pub kind: String,
-    pub points: i64,
-    /// `posted`, or `pending` while awaiting approval.
-    pub status: String,
-    pub activity_type: Option<String>,
-    pub description: String,
-    pub order_id: Option<String>,
-    /// For spends, returns and expiries: the lots drawn from.
-    #[schema(value_type = Vec<Object>)]
-    pub draws: Vec<patron_domain::ledger::Draw>,
-    pub shortfall: i64,
-    pub occurred_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LedgerPage {
-    pub items: Vec<LedgerItem>,
-    pub next_cursor: Option<String>,
-}
-
 pub fn parse_cursor(cursor: &Option<String>) -> ApiResult<Option<i64>> {
     cursor
         .as_deref()
@@ -272,29 +248,9 @@ pub async fn page(
     Path(member): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<LedgerPage>> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let entries = app
-        .store()
-        .ledger_page(&program.id, &member, parse_cursor(&q.cursor)?, limit)
-        .await?;
-    let next_cursor = (entries.len() == limit as usize)
-        .then(|| entries.last().map(|e| e.id.to_string()))
-        .flatten();
-    let items = entries
-        .into_iter()
-        .map(|e| LedgerItem {
-            id: e.id,
-            kind: e.kind,
-            points: e.points,
-            status: e.status,
-            activity_type: e.activity_type,
-            description: e.description,
-            order_id: e.order_id,
-            draws: e.draws,
-            shortfall: e.shortfall,
-            occurred_at: e.occurred_at,
-            created_at: e.created_at,
-        })
-        .collect();
-    Ok(Json(LedgerPage { items, next_cursor }))
+    let limit = q.limit.unwrap_or(50);
+    Ok(Json(
+        app.ledger_page(&program.id, &member, parse_cursor(&q.cursor)?, limit)
+            .await?,
+    ))
 }

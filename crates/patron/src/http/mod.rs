@@ -37,6 +37,10 @@ pub fn router(app: App) -> Router {
         .route("/assets/{name}", get(assets::get))
         .route("/v1/programs", post(programs::create).get(programs::list))
         .route("/v1/program", get(programs::current))
+        .route(
+            "/v1/programs/{id}/console-password",
+            post(programs::console_password),
+        )
         .route("/v1/me", get(me::get))
         .route("/v1/me/preferences", axum::routing::put(me::preferences))
         .route("/v1/member-token-secret", post(me::rotate))
@@ -94,6 +98,7 @@ pub fn router(app: App) -> Router {
             "/v1/integrations/listrak/backfill",
             post(integrations::backfill).get(integrations::backfill_progress),
         )
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
