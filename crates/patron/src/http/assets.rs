@@ -13,11 +13,23 @@ struct Asset {
     body: &'static str,
 }
 
-const ASSETS: &[Asset] = &[Asset {
-    name: "patron.css",
-    content_type: "text/css; charset=utf-8",
-    body: include_str!("../../assets/patron.css"),
-}];
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "patron.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../assets/patron.css"),
+    },
+    Asset {
+        name: "console.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../assets/console.css"),
+    },
+    Asset {
+        name: "console.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/console.js"),
+    },
+];
 
 /// `GET /assets/{name}`.
 pub async fn get(Path(name): Path<String>, headers: HeaderMap) -> Response {
