@@ -104,6 +104,17 @@ test('a merchant runs the program from the console, end to end', async () => {
   await delivered.locator('.attempts li').first().waitFor();
   await screenshot(page, SUITE, '03-deliveries');
 
+  // Re-provisioning is safe to repeat, and the backfill shows its progress until it is done.
+  await page.goto(`${world.base}/admin/listrak`);
+  await page.getByRole('button', { name: 'Re-provision', exact: true }).click();
+  await page.getByText('Re-provisioned: every list, event and field').waitFor();
+  await page.getByRole('button', { name: 'Start the backfill' }).click();
+  await page.waitForURL(/done=backfill/);
+  await page.locator('#backfill [data-status]', { hasText: /^done$/ }).waitFor();
+  assert.equal(await page.locator('#backfill [data-text]').innerText(), '1 of 1 members');
+  const imports = (await api(world.simBase, 'GET', '/_sim/state?contacts=false')).body.imports;
+  assert.equal(imports.length, 1, 'one import reached Listrak');
+
   // Listrak fails: the next notification dies after its retries, and is retried from the page.
   await api(world.simBase, 'POST', '/_sim/faults', { body: { error_rate: 1, error_status: 500 } });
   await purchase('cust-1', 'A-1002', 10);

@@ -25,6 +25,7 @@ use session::Console;
 pub fn router() -> Router<App> {
     Router::new()
         .route("/admin", get(overview::page))
+        .route("/admin/", get(|| async { view::see_other("/admin") }))
         .route("/admin/signin", get(signin::page).post(signin::submit))
         .route("/admin/signout", post(signin::sign_out))
         .route("/admin/listrak", get(listrak::page).post(listrak::connect))

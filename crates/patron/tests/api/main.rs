@@ -1,5 +1,6 @@
 //! Black-box tests: the real server over HTTP on port 0, a fresh database per test.
 
+mod console;
 mod crash;
 mod digest;
 mod expiry;
