@@ -25,7 +25,13 @@ pub struct Choice {
 }
 
 /// The event and language being edited: the first event and every language unless chosen.
-fn choice(event: Option<&str>, language: Option<&str>) -> (EventKind, Option<String>) {
+struct Editing {
+    event: EventKind,
+    /// `None`: the templates for every language without its own.
+    language: Option<String>,
+}
+
+fn choice(event: Option<&str>, language: Option<&str>) -> Editing {
     let event = event
         .and_then(EventKind::from_name)
         .unwrap_or(EventKind::ALL[0]);
@@ -33,7 +39,7 @@ fn choice(event: Option<&str>, language: Option<&str>) -> (EventKind, Option<Str
         .map(str::trim)
         .filter(|l| shipped_languages().any(|s| s == *l))
         .map(str::to_string);
-    (event, language)
+    Editing { event, language }
 }
 
 fn overrides_of(settings: &patron_domain::ProgramSettings) -> TemplateOverrides {
@@ -47,16 +53,15 @@ struct Draft {
     preview: Option<PreviewAnswer>,
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn render(
     app: &App,
     console: &Console,
     status: StatusCode,
-    event: EventKind,
-    language: Option<String>,
+    editing: Editing,
     saved: bool,
     draft: Option<Draft>,
 ) -> PageResult {
+    let Editing { event, language } = editing;
     let settings = app.store().settings(&console.program.id).await?;
     let draft = match draft {
         Some(d) => d,
@@ -114,13 +119,12 @@ async fn render(
 
 /// `GET /admin/settings/templates?event=&language=`.
 pub async fn page(State(app): State<App>, console: Console, Query(q): Query<Choice>) -> PageResult {
-    let (event, language) = choice(q.event.as_deref(), q.language.as_deref());
+    let editing = choice(q.event.as_deref(), q.language.as_deref());
     render(
         &app,
         &console,
         StatusCode::OK,
-        event,
-        language,
+        editing,
         q.saved.is_some(),
         None,
     )
@@ -156,13 +160,14 @@ fn part_values(form: &FormData) -> BTreeMap<String, String> {
 pub async fn preview(State(app): State<App>, posted: Posted<Vec<(String, String)>>) -> PageResult {
     let console = posted.console;
     let form = FormData::new(posted.form);
-    let (event, language) = choice(Some(&form.text("event")), Some(&form.text("language")));
+    let editing = choice(Some(&form.text("event")), Some(&form.text("language")));
+    let (event, language) = (editing.event, editing.language.as_deref());
     let settings = app.store().settings(&console.program.id).await?;
-    let draft = with_form(overrides_of(&settings), event, language.as_deref(), &form);
+    let draft = with_form(overrides_of(&settings), event, language, &form);
     let request = PreviewBody {
         event: event.name().to_string(),
         member: None,
-        language: language.clone(),
+        language: language.map(str::to_string),
     };
     let mut errors = BTreeMap::new();
     if let Err(problems) = patron_mail::validate_overrides(&draft) {
@@ -200,7 +205,7 @@ pub async fn preview(State(app): State<App>, posted: Posted<Vec<(String, String)
         error,
         preview,
     };
-    render(&app, &console, status, event, language, false, Some(draft)).await
+    render(&app, &console, status, editing, false, Some(draft)).await
 }
 
 /// `POST /admin/settings/templates`: saves the parts of one event (and language); an empty part goes
@@ -208,9 +213,10 @@ pub async fn preview(State(app): State<App>, posted: Posted<Vec<(String, String)
 pub async fn save(State(app): State<App>, posted: Posted<Vec<(String, String)>>) -> PageResult {
     let console = posted.console;
     let form = FormData::new(posted.form);
-    let (event, language) = choice(Some(&form.text("event")), Some(&form.text("language")));
+    let editing = choice(Some(&form.text("event")), Some(&form.text("language")));
+    let (event, language) = (editing.event, editing.language.as_deref());
     let settings = app.store().settings(&console.program.id).await?;
-    let overrides = with_form(overrides_of(&settings), event, language.as_deref(), &form);
+    let overrides = with_form(overrides_of(&settings), event, language, &form);
     let mut mail = serde_json::to_value(&settings.mail)
         .map_err(|e| PageError::from(AppError::invalid("mail", e.to_string())))?;
     mail["templates"] = serde_json::to_value(&overrides)
@@ -223,7 +229,7 @@ pub async fn save(State(app): State<App>, posted: Posted<Vec<(String, String)>>)
                 "/admin/settings/templates?event={}&saved=1",
                 encode_component(event.name())
             );
-            if let Some(l) = &language {
+            if let Some(l) = language {
                 to.push_str(&format!("&language={l}"));
             }
             Ok(see_other(&to))
@@ -253,8 +259,7 @@ pub async fn save(State(app): State<App>, posted: Posted<Vec<(String, String)>>)
                 &app,
                 &console,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                event,
-                language,
+                editing,
                 false,
                 Some(draft),
             )

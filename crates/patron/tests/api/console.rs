@@ -676,3 +676,158 @@ async fn dead_notifications_of_a_window_are_replayed_from_the_deliveries_page() 
     assert!(p.deliveries("status=dead").await.is_empty());
     assert_eq!(p.deliveries("status=pending").await.len(), claimed.len());
 }
+
+/// The earning form as the page posts it: Patron's defaults, plus custom rows.
+fn earning_form<'a>(token: &'a str, custom: &[[&'a str; 4]]) -> Vec<(String, String)> {
+    let mut form: Vec<(String, String)> = vec![
+        ("_csrf".into(), token.into()),
+        ("earning.purchase.points_per_unit".into(), "1".into()),
+        (
+            "earning.purchase.display_name".into(),
+            "Made a purchase".into(),
+        ),
+        ("earning.purchase.approval_days".into(), "0".into()),
+        ("earning.purchase.rounding".into(), "floor".into()),
+        ("returns.policy".into(), "negative".into()),
+    ];
+    for key in ["signup", "review", "birthday", "referral_purchase"] {
+        for (field, value) in [
+            ("points", "10"),
+            ("display_name", "Something"),
+            ("approval_days", "0"),
+        ] {
+            form.push((format!("earning.{key}.{field}"), value.into()));
+        }
+    }
+    for (i, row) in custom.iter().enumerate() {
+        for (field, value) in ["name", "points", "display_name", "approval_days"]
+            .iter()
+            .zip(row)
+        {
+            form.push((
+                format!("earning.custom_rows[{i}].{field}"),
+                value.to_string(),
+            ));
+        }
+    }
+    form
+}
+
+fn pairs(form: &[(String, String)]) -> Vec<(&str, &str)> {
+    form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+#[tokio::test]
+async fn settings_forms_save_by_the_api_rules_and_explain_mistakes_next_to_their_field() {
+    let app = TestApp::spawn().await;
+    let p = app.program("Acme").await;
+    let mut browser = Browser::new(&app);
+    let token = browser.signed_in(&p.key).await;
+    let settings = || async { p.get("/v1/settings").await.1 };
+
+    // Tiers: the problem lands on the row the merchant typed it in, even after a blank row.
+    let tiers = |silver: &'static str| {
+        vec![
+            ("_csrf", token.as_str()),
+            ("tiers.window_days", ""),
+            ("tiers.qualifying", "signup"),
+            ("tiers.qualifying", "purchase"),
+            ("tiers.levels[0].name", "Bronze"),
+            ("tiers.levels[0].threshold", "0"),
+            ("tiers.levels[1].name", ""),
+            ("tiers.levels[1].threshold", ""),
+            ("tiers.levels[2].name", "Gold"),
+            ("tiers.levels[2].threshold", "100"),
+            ("tiers.levels[3].name", "Silver"),
+            ("tiers.levels[3].threshold", silver),
+        ]
+    };
+    let page = browser.post("/admin/settings/tiers", &tiers("50")).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body
+            .contains("id=\"tiers-levels-3-threshold-error\">Thresholds must be"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("value=\"Silver\""),
+        "what was typed is kept"
+    );
+    assert_eq!(
+        settings().await["tiers"]["levels"],
+        json!([]),
+        "nothing saved"
+    );
+    let page = browser.post("/admin/settings/tiers", &tiers("500")).await;
+    assert_eq!(page.location(), "/admin/settings?saved=tiers#tiers");
+    assert_eq!(
+        settings().await["tiers"]["levels"],
+        json!([{"name": "Bronze", "threshold": 0}, {"name": "Gold", "threshold": 100},
+               {"name": "Silver", "threshold": 500}])
+    );
+
+    // Custom activity types are rows; a bad name is explained on its row.
+    let form = earning_form(
+        &token,
+        &[["share", "25", "Shared", ""], ["bad name!", "5", "x", "0"]],
+    );
+    let page = browser.post("/admin/settings/earning", &pairs(&form)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body
+            .contains("id=\"earning-custom_rows-1-name-error\">Custom type names use"),
+        "{}",
+        page.body
+    );
+    let form = earning_form(&token, &[["share", "25", "Shared", ""], ["", "", "", ""]]);
+    let page = browser.post("/admin/settings/earning", &pairs(&form)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(
+        settings().await["earning"]["custom"],
+        json!({"share": {"points": 25, "display_name": "Shared", "approval_days": 0}})
+    );
+
+    // An email template that does not compile is refused next to its part; a good one is saved.
+    let template = |subject: &'static str| {
+        vec![
+            ("_csrf", token.as_str()),
+            ("event", "Points Earned"),
+            ("language", ""),
+            ("subject", subject),
+            ("html", ""),
+            ("text", ""),
+        ]
+    };
+    let page = browser
+        .post("/admin/settings/templates", &template("Hi {{ user_name"))
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("id=\"subject-error\""), "{}", page.body);
+    assert_eq!(settings().await["mail"]["templates"], json!({}));
+    let page = browser
+        .post(
+            "/admin/settings/templates/preview",
+            &template("Hi {{ user_name }}"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<dd id=\"preview-subject\">Hi "),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        settings().await["mail"]["templates"],
+        json!({}),
+        "a preview saves nothing"
+    );
+    let page = browser
+        .post("/admin/settings/templates", &template("Hi {{ user_name }}"))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        settings().await["mail"]["templates"],
+        json!({"Points Earned": {"subject": "Hi {{ user_name }}"}})
+    );
+}
