@@ -3,6 +3,7 @@
 // retry one that died while Listrak failed, look a member up, and sign out. Screenshots of every page
 // land in test-artifacts/browser/admin/.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
   LISTRAK_CLIENT_ID,
@@ -175,6 +176,9 @@ test('a merchant runs the program from the console, end to end', async () => {
   await page.goto(`${world.base}/admin/deliveries`);
   assert.match(page.url(), /\/admin\/signin/);
   assert.deepEqual(problems, [], 'no script errors');
+  const log = readFileSync(world.log, 'utf8');
+  assert.ok(!log.includes(LISTRAK_CLIENT_SECRET), 'the Listrak secret never reaches the log');
+  assert.ok(!log.includes(program.api_key), 'nor does the API key');
   await context.close();
 });
 
