@@ -215,6 +215,7 @@ pub async fn connect(State(app): State<App>, posted: Posted<Vec<(String, String)
 }
 
 fn listrak_failure(message: &str) -> String {
+    let message = message.trim_end_matches('.');
     format!(
         "{message}. Nothing was lost: fix the cause in Listrak (or wait until it answers again) and press \
          Re-provision."
