@@ -356,6 +356,42 @@ impl Store {
             .collect()
     }
 
+    /// The attempts of several of a program's deliveries at once, by delivery id, oldest first.
+    pub async fn attempts_of_deliveries(
+        &self,
+        program_id: &str,
+        ids: &[i64],
+    ) -> Result<BTreeMap<i64, Vec<AttemptView>>, StoreError> {
+        let mut out: BTreeMap<i64, Vec<AttemptView>> = BTreeMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let list = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT a.delivery_id, a.started_at, a.finished_at, a.outcome, a.detail FROM delivery_attempts a \
+             JOIN deliveries d ON d.id = a.delivery_id WHERE d.program_id = $1 AND a.delivery_id IN ({list}) ORDER BY a.id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(program_id)
+            .fetch_all(self.pool())
+            .await?;
+        for r in &rows {
+            out.entry(r.try_get("delivery_id")?)
+                .or_default()
+                .push(AttemptView {
+                    started_at: from_ms(r.try_get("started_at")?),
+                    finished_at: from_ms(r.try_get("finished_at")?),
+                    outcome: r.try_get("outcome")?,
+                    detail: r.try_get("detail")?,
+                });
+        }
+        Ok(out)
+    }
+
     /// Notifications still to deliver, now or at a later retry, on channels not held (for draining
     /// in tests and the demo).
     pub async fn deliveries_open(&self, now: DateTime<Utc>) -> Result<i64, StoreError> {

@@ -4,6 +4,7 @@
 //! two — migrations, write locks, row locks — lives in [`Backend`].
 
 mod backfill;
+mod console;
 mod coupons;
 mod delivery;
 mod digest;
@@ -23,6 +24,7 @@ mod tiers;
 mod winback;
 
 pub use backfill::{BackfillProgress, BackfillRow};
+pub use console::ConsoleSession;
 pub use delivery::{AttemptView, ClaimedRow, Finish};
 pub use digest::DigestRun;
 pub use error::{Rejection, StoreError};

@@ -246,6 +246,49 @@ impl Store {
             .collect()
     }
 
+    /// Members whose external id or email is `query` or starts with it (exact matches first, then the
+    /// newest); with an empty query, the newest members.
+    pub async fn search_members(
+        &self,
+        program_id: &str,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Member>, StoreError> {
+        let query = query.trim();
+        let limit = limit.clamp(1, 500);
+        let rows = if query.is_empty() {
+            let sql = format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1 ORDER BY created_at DESC, id DESC LIMIT {limit}"
+            );
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(program_id)
+                .fetch_all(self.pool())
+                .await?
+        } else {
+            let escaped = query
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let sql = format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1 \
+                 AND (external_id = $2 OR email_key = $3 OR external_id LIKE $4 ESCAPE '\\' OR email_key LIKE $5 ESCAPE '\\') \
+                 ORDER BY CASE WHEN external_id = $2 OR email_key = $3 THEN 0 ELSE 1 END, created_at DESC, id DESC \
+                 LIMIT {limit}"
+            );
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(program_id)
+                .bind(query)
+                .bind(query.to_lowercase())
+                .bind(format!("{escaped}%"))
+                .bind(format!("{}%", escaped.to_lowercase()))
+                .fetch_all(self.pool())
+                .await?
+        };
+        rows.iter()
+            .map(|r| member_record(r).map(|rec| rec.member))
+            .collect()
+    }
+
     /// Moves a member to a new status. Deleted is final.
     pub async fn set_member_status(
         &self,

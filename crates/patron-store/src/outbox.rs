@@ -21,6 +21,10 @@ pub struct DeliveryFilter {
     pub member_external_id: Option<String>,
     pub event: Option<String>,
     pub status: Option<String>,
+    /// Only rows recorded at or after this instant…
+    pub created_from: Option<DateTime<Utc>>,
+    /// …and before this one.
+    pub created_before: Option<DateTime<Utc>>,
     /// Only rows with an id below this (the page cursor).
     pub before_id: Option<i64>,
     pub limit: u32,
@@ -135,6 +139,12 @@ impl Store {
         if let Some(s) = &filter.status {
             arg(&mut sql, " AND d.status = ?", s);
         }
+        if let Some(from) = filter.created_from {
+            sql.push_str(&format!(" AND d.created_at >= {}", ms(from)));
+        }
+        if let Some(before) = filter.created_before {
+            sql.push_str(&format!(" AND d.created_at < {}", ms(before)));
+        }
         if let Some(before) = filter.before_id {
             sql.push_str(&format!(" AND d.id < {before}"));
         }
@@ -178,6 +188,22 @@ impl Store {
             .into_iter()
             .find(|d| d.id == id)
             .ok_or(StoreError::NotFound("delivery"))
+    }
+
+    /// How many of a program's notifications are in each status.
+    pub async fn delivery_counts(
+        &self,
+        program_id: &str,
+    ) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM deliveries WHERE program_id = $1 GROUP BY status",
+        )
+        .bind(program_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+            .collect()
     }
 
     /// Notifications not yet delivered nor dead, across all programs (the outbox depth).

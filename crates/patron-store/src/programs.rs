@@ -22,7 +22,10 @@ pub struct ProgramRow {
     pub created_at: DateTime<Utc>,
 }
 
-fn program_row(row: &sqlx::any::AnyRow) -> Result<ProgramRow, StoreError> {
+/// The columns [`program_row`] reads, qualified so they can follow a join on `programs p`.
+pub(crate) const PROGRAM_COLUMNS: &str = "p.id, p.name, p.channel, p.created_at";
+
+pub(crate) fn program_row(row: &sqlx::any::AnyRow) -> Result<ProgramRow, StoreError> {
     Ok(ProgramRow {
         id: row.try_get("id")?,
         name: row.try_get("name")?,

@@ -583,3 +583,272 @@ conformance!(
         );
     }
 );
+
+conformance!(
+    console_sessions_live_until_they_expire_or_sign_out,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        let expires = t0() + Duration::hours(12);
+        store
+            .create_console_session("hash-a", &p, t0(), expires)
+            .await
+            .expect("session");
+        let found = store
+            .console_session("hash-a", t0() + Duration::hours(1))
+            .await
+            .expect("query")
+            .expect("a live session");
+        assert_eq!(
+            (found.program_id.as_str(), found.expires_at),
+            ("p1", expires)
+        );
+        assert!(
+            store
+                .console_session("hash-a", expires)
+                .await
+                .expect("query")
+                .is_none(),
+            "an expired session signs nobody in"
+        );
+        assert!(
+            store
+                .console_session("hash-unknown", t0())
+                .await
+                .expect("query")
+                .is_none()
+        );
+        assert!(
+            store
+                .delete_console_session("hash-a")
+                .await
+                .expect("delete")
+        );
+        assert!(
+            store
+                .console_session("hash-a", t0())
+                .await
+                .expect("query")
+                .is_none(),
+            "a signed-out session is gone"
+        );
+        assert!(
+            !store
+                .delete_console_session("hash-a")
+                .await
+                .expect("delete")
+        );
+    }
+);
+
+conformance!(
+    creating_a_console_session_drops_the_expired_ones,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        store
+            .create_console_session("old", &p, t0(), t0() + Duration::hours(1))
+            .await
+            .expect("session");
+        let later = t0() + Duration::hours(2);
+        store
+            .create_console_session("new", &p, later, later + Duration::hours(1))
+            .await
+            .expect("session");
+        assert!(
+            !store.delete_console_session("old").await.expect("delete"),
+            "the expired session was already removed"
+        );
+        assert!(store.delete_console_session("new").await.expect("delete"));
+    }
+);
+
+conformance!(
+    a_new_console_password_replaces_the_old_one_and_ends_the_programs_sessions,
+    |store: Store| async move {
+        let p1 = program(&store, "p1").await;
+        let p2 = program(&store, "p2").await;
+        store
+            .set_console_password(&p1, "pw-1", t0())
+            .await
+            .expect("password");
+        assert_eq!(
+            store
+                .program_by_console_password_hash("pw-1")
+                .await
+                .expect("query")
+                .map(|r| r.id),
+            Some(p1.clone())
+        );
+        let later = t0() + Duration::hours(1);
+        for (hash, program) in [("s1", &p1), ("s2", &p2)] {
+            store
+                .create_console_session(hash, program, t0(), later)
+                .await
+                .expect("session");
+        }
+        store
+            .set_console_password(&p1, "pw-2", t0())
+            .await
+            .expect("password");
+        let by = |h: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .program_by_console_password_hash(h)
+                    .await
+                    .expect("query")
+            }
+        };
+        assert!(
+            by("pw-1").await.is_none(),
+            "the old password no longer works"
+        );
+        assert_eq!(by("pw-2").await.map(|r| r.id), Some(p1.clone()));
+        assert!(
+            store
+                .console_session("s1", t0())
+                .await
+                .expect("q")
+                .is_none()
+        );
+        assert!(
+            store
+                .console_session("s2", t0())
+                .await
+                .expect("q")
+                .is_some(),
+            "another program's sessions are untouched"
+        );
+        assert!(matches!(
+            store.set_console_password("nope", "pw-3", t0()).await,
+            Err(StoreError::NotFound("program"))
+        ));
+    }
+);
+
+conformance!(
+    members_are_searched_by_external_id_or_email_within_one_program,
+    |store: Store| async move {
+        let p1 = program(&store, "p1").await;
+        let p2 = program(&store, "p2").await;
+        for id in ["cust-1", "cust-10", "other_1"] {
+            member(&store, &p1, id).await;
+        }
+        member(&store, &p2, "cust-2").await;
+        let ids = |found: Vec<patron_domain::Member>| {
+            found.into_iter().map(|m| m.external_id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(store
+                .search_members(&p1, "cust-1", 10)
+                .await
+                .expect("search")),
+            vec!["cust-1", "cust-10"],
+            "the exact match first, then prefixes"
+        );
+        assert_eq!(
+            ids(store
+                .search_members(&p1, "OTHER_1@EXAMPLE.COM", 10)
+                .await
+                .expect("search")),
+            vec!["other_1"]
+        );
+        assert!(
+            store
+                .search_members(&p1, "other%", 10)
+                .await
+                .expect("search")
+                .is_empty(),
+            "wildcards are taken literally"
+        );
+        assert!(
+            store
+                .search_members(&p1, "cust-2", 10)
+                .await
+                .expect("search")
+                .is_empty(),
+            "another program's members are never found"
+        );
+        assert_eq!(
+            store
+                .search_members(&p1, "", 2)
+                .await
+                .expect("search")
+                .len(),
+            2
+        );
+    }
+);
+
+conformance!(
+    deliveries_filter_by_date_and_count_by_status,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        member(&store, &p, "a").await;
+        store
+            .record_activity(&p, "a", &purchase("o1", 10.0), t0())
+            .await
+            .expect("award");
+        store
+            .record_activity(&p, "a", &purchase("o2", 10.0), t0() + Duration::days(2))
+            .await
+            .expect("award");
+        let between = |from: DateTime<Utc>, before: DateTime<Utc>| {
+            let store = store.clone();
+            let p = p.clone();
+            async move {
+                let filter = DeliveryFilter {
+                    created_from: Some(from),
+                    created_before: Some(before),
+                    limit: 100,
+                    ..Default::default()
+                };
+                store
+                    .list_deliveries(&p, &filter)
+                    .await
+                    .expect("list")
+                    .len()
+            }
+        };
+        assert_eq!(between(t0(), t0() + Duration::days(1)).await, 1);
+        assert_eq!(between(t0(), t0() + Duration::days(3)).await, 2);
+        assert_eq!(
+            between(t0() + Duration::days(3), t0() + Duration::days(4)).await,
+            0
+        );
+        let claimed = store
+            .claim_deliveries(t0() + Duration::days(3), 60_000, 1)
+            .await
+            .expect("claim");
+        let finish = patron_store::Finish::Delivered {
+            detail: "201 Created".into(),
+        };
+        store
+            .finish_delivery(&claimed[0], &finish, t0() + Duration::days(3))
+            .await
+            .expect("finish");
+        let counts = store.delivery_counts(&p).await.expect("counts");
+        assert_eq!(
+            (counts.get("pending"), counts.get("delivered")),
+            (Some(&1), Some(&1))
+        );
+        let ids = [claimed[0].id, claimed[0].id + 1];
+        let attempts = store
+            .attempts_of_deliveries(&p, &ids)
+            .await
+            .expect("attempts");
+        assert_eq!(attempts.len(), 1, "only the claimed delivery was attempted");
+        assert_eq!(
+            attempts[&claimed[0].id][0].detail.as_deref(),
+            Some("201 Created")
+        );
+        let other = program(&store, "p2").await;
+        assert!(
+            store
+                .attempts_of_deliveries(&other, &ids)
+                .await
+                .expect("attempts")
+                .is_empty(),
+            "another program never sees them"
+        );
+    }
+);

@@ -101,6 +101,13 @@ pub enum ProgramCommand {
     },
     /// List programs (never their keys).
     List,
+    /// Issue a password for the admin console (`/admin`), to sign in with instead of the API key. Shown
+    /// once; issuing another replaces it and signs the program's console sessions out.
+    ConsolePassword {
+        /// The program's id (see `patron program list`).
+        #[arg(long)]
+        program: String,
+    },
 }
 
 pub async fn main() -> Result<()> {
@@ -153,6 +160,20 @@ pub async fn main() -> Result<()> {
             for p in app.store().list_programs().await? {
                 println!("{}\t{}\t{}", p.id, p.channel, p.name);
             }
+            Ok(())
+        }
+        Command::Program(ProgramCommand::ConsolePassword { program }) => {
+            let app = crate::startup::build_app(settings).await?;
+            let issued = app
+                .issue_console_password(&program)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+            println!("Console password: {}", issued.console_password);
+            println!();
+            println!(
+                "Shown only now. Sign in at {}/admin with it.",
+                app.settings().public_url
+            );
             Ok(())
         }
         Command::Listrak(ListrakCommand::Backfill {

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod delivery;
 pub mod demo;

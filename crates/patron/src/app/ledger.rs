@@ -1,4 +1,4 @@
-//! The ledger as the API shows it (the program's `…/ledger` and the member's own history), and the
+//! The ledger as the API, the console and the member's dashboard show it, and the
 //! request digests that tell an idempotent replay from a different request under the same key.
 
 use super::{App, AppError};
@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerItem {
     pub id: i64,
     /// `earn`, `bonus`, `redeem`, `expire`, `reverse` or `adjust`.
@@ -26,7 +26,7 @@ pub struct LedgerItem {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerPage {
     pub items: Vec<LedgerItem>,
     pub next_cursor: Option<String>,

@@ -2,7 +2,9 @@
 //! types, call the store, and shape the answers. No HTTP and no SQL here.
 
 pub mod backfill;
+pub mod console;
 pub mod dashboard;
+pub mod deliveries;
 pub mod integration;
 pub mod ledger;
 pub mod member_tokens;
@@ -11,6 +13,7 @@ mod programs;
 pub mod provisioning;
 pub mod referrals;
 pub mod rewards;
+pub mod settings;
 
 pub use members::{MemberPatch, MemberView, PointsView};
 pub use programs::CreatedProgram;

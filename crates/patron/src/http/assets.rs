@@ -34,6 +34,16 @@ const ASSETS: &[Asset] = &[
         content_type: "text/css; charset=utf-8",
         body: include_str!("../../assets/member-page.css"),
     },
+    Asset {
+        name: "console.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../assets/console.css"),
+    },
+    Asset {
+        name: "console.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/console.js"),
+    },
 ];
 
 /// `GET /assets/{name}`.

@@ -3,33 +3,11 @@
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ProgramAuth};
 use crate::app::App;
+use crate::app::settings::{PreviewAnswer, PreviewBody};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Html;
 use chrono::Utc;
-use patron_domain::EventKind;
-use patron_mail::{MailContext, TemplateOverrides, render, sample_fields};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PreviewBody {
-    /// An event name, e.g. `Points Earned`.
-    pub event: String,
-    /// A member's external id: preview with their real fields (otherwise realistic samples).
-    pub member: Option<String>,
-    /// A language (e.g. `Spanish`, `es`); defaults to the member's preferred language.
-    pub language: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PreviewAnswer {
-    pub subject: String,
-    pub html: String,
-    pub text: String,
-    pub language: String,
-}
 
 /// Render an event's email with the program's templates, without sending it.
 #[utoipa::path(post, path = "/v1/mail/preview", tag = "mail", security(("program_key" = [])), request_body = PreviewBody,
@@ -39,31 +17,7 @@ pub async fn preview(
     ProgramAuth(program): ProgramAuth,
     ApiJson(body): ApiJson<PreviewBody>,
 ) -> ApiResult<Json<PreviewAnswer>> {
-    let event = EventKind::from_name(&body.event)
-        .ok_or_else(|| ApiError::invalid("event", "not one of the ten event names"))?;
-    let settings = app.store().settings(&program.id).await?;
-    let mut fields = sample_fields(event);
-    if let Some(external_id) = &body.member {
-        let member = app.store().member(&program.id, external_id).await?;
-        let rewards = app.store().reward_offers(&program.id).await?;
-        fields.extend(patron_domain::profile::common_fields(
-            &member, &settings, &rewards,
-        ));
-    }
-    let overrides: TemplateOverrides =
-        serde_json::from_value(settings.mail.templates.clone()).unwrap_or_default();
-    let ctx = MailContext {
-        program_name: settings.mail.program_name.clone(),
-        unsubscribe_url: Some(format!("{}/unsubscribe/preview", app.settings().public_url)),
-    };
-    let mail = render(event, body.language.as_deref(), &fields, &overrides, &ctx)
-        .map_err(|e| ApiError::invalid("event", e.to_string()))?;
-    Ok(Json(PreviewAnswer {
-        subject: mail.subject,
-        html: mail.html,
-        text: mail.text,
-        language: mail.language,
-    }))
+    Ok(Json(app.preview_mail(&program.id, &body, None).await?))
 }
 
 const PAGE: &str = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Loyalty emails</title>

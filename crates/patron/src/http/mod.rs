@@ -41,6 +41,10 @@ pub fn router(app: App) -> Router {
         .route("/v1/program", get(programs::current))
         .merge(me::routes(app.clone()))
         .route("/m/{program_id}", get(member_page::page))
+        .route(
+            "/v1/programs/{id}/console-password",
+            post(programs::console_password),
+        )
         .route("/v1/member-token-secret", post(me::rotate))
         .route("/v1/settings", get(settings::get).put(settings::put))
         .route("/v1/members", get(members::find))
@@ -96,6 +100,7 @@ pub fn router(app: App) -> Router {
             "/v1/integrations/listrak/backfill",
             post(integrations::backfill).get(integrations::backfill_progress),
         )
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -13,6 +13,7 @@ use utoipa::OpenApi;
     info(title = "Patron", description = "Self-hosted loyalty engine whose notifications go out through Listrak."),
     paths(
         super::programs::create, super::programs::list, super::programs::current,
+        super::programs::console_password,
         super::settings::get, super::settings::put,
         super::members::put, super::members::get, super::members::find, super::members::delete,
         super::members::block, super::members::unblock,

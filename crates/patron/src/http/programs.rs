@@ -2,9 +2,10 @@
 
 use super::error::ApiResult;
 use super::extract::{AdminAuth, ApiJson, ProgramAuth};
+use crate::app::console::IssuedConsolePassword;
 use crate::app::{App, CreatedProgram};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -60,6 +61,23 @@ pub async fn list(State(app): State<App>, _: AdminAuth) -> ApiResult<Json<Progra
         })
         .collect();
     Ok(Json(ProgramList { items }))
+}
+
+/// Issue a console password for a program: the merchant signs in to the admin console (`/admin`) with
+/// it instead of the API key. Shown once; issuing another replaces it and signs the program's console
+/// sessions out.
+#[utoipa::path(post, path = "/v1/programs/{id}/console-password", tag = "programs", security(("admin_token" = [])),
+    params(("id" = String, Path)),
+    responses((status = 201, body = IssuedConsolePassword), (status = 401, body = super::error::Problem), (status = 404, body = super::error::Problem)))]
+pub async fn console_password(
+    State(app): State<App>,
+    _: AdminAuth,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<IssuedConsolePassword>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.issue_console_password(&id).await?),
+    ))
 }
 
 /// The program this API key belongs to: a cheap way to check a key.

@@ -1,5 +1,7 @@
 //! Black-box tests: the real server over HTTP on port 0, a fresh database per test.
 
+mod console;
+mod console_pages;
 mod crash;
 mod dashboard;
 mod digest;
