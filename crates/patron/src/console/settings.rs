@@ -1,5 +1,5 @@
 //! `/admin/settings`: the program's earning rules (and returns policy), tiers, expiry, win-back,
-//! referral, digest and sender, one form per section. Each form replaces its section through the same
+//! referral, digest, the members' dashboard's store origins and sender, one form per section. Each form replaces its section through the same
 //! use case as `PUT /v1/settings`; fields are named by their setting's path, so every problem shows next
 //! to its field.
 
@@ -17,8 +17,15 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 /// The forms of the page, by the name used in their URL and anchor.
-const SECTIONS: [&str; 7] = [
-    "earning", "tiers", "expiry", "winback", "referral", "digest", "mail",
+const SECTIONS: [&str; 8] = [
+    "earning",
+    "tiers",
+    "expiry",
+    "winback",
+    "referral",
+    "digest",
+    "dashboard",
+    "mail",
 ];
 
 /// Checkbox groups: absent from a post when nothing is ticked.
@@ -314,6 +321,15 @@ fn sections(
                 "digest".into(),
                 json!({"day_of_month": form.count("digest.day_of_month")}),
             );
+        }
+        "dashboard" => {
+            let origins: Vec<String> = form
+                .text("dashboard.allowed_origins")
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+                .collect();
+            out.insert("dashboard".into(), json!({ "allowed_origins": origins }));
         }
         _ => {
             let reply_to = form.text("mail.reply_to");

@@ -256,6 +256,38 @@ async fn settings_forms_save_by_the_api_rules_and_explain_mistakes_next_to_their
         json!({"share": {"points": 25, "display_name": "Shared", "approval_days": 0}})
     );
 
+    // The dashboard's store origins: one that is not an origin is explained, good ones are saved.
+    let origins = |list: &'static str| {
+        vec![
+            ("_csrf", token.as_str()),
+            ("dashboard.allowed_origins", list),
+        ]
+    };
+    let page = browser
+        .post(
+            "/admin/settings/dashboard",
+            &origins("https://shop.example, https://shop.example/cart"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("id=\"dashboard-allowed_origins-error\""),
+        "{}",
+        page.body
+    );
+    assert_eq!(settings().await["dashboard"]["allowed_origins"], json!([]));
+    let page = browser
+        .post(
+            "/admin/settings/dashboard",
+            &origins("https://shop.example,\nhttp://localhost:3000"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(
+        settings().await["dashboard"]["allowed_origins"],
+        json!(["https://shop.example", "http://localhost:3000"])
+    );
+
     // An email template that does not compile is refused next to its part; a good one is saved.
     let template = |subject: &'static str| {
         vec![
