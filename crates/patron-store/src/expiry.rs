@@ -2,16 +2,17 @@
 //! and lead day), and the expiring itself, which takes only what is left of due lots and appends
 //! an `expire` entry with its draws.
 
+use crate::group_commit::{ROWS_PER_STATEMENT, values};
 use crate::ledger::{ProgramCtx, note};
 use crate::rows::MemberRecord;
 use crate::{Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Duration, Utc};
 use patron_domain::catalog::field;
 use patron_domain::expiry::{self, Schedule};
-use patron_domain::ledger::{EntryKind, Lot};
+use patron_domain::ledger::{Draw, EntryKind, Lot};
 use patron_domain::profile::format_instant_date;
 use patron_domain::settings::ExpiryMode;
-use patron_domain::{EventKind, MemberStatus, Points};
+use patron_domain::{EventKind, MemberStatus};
 use sqlx::{AssertSqlSafe, Row};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,59 +116,105 @@ impl Store {
                 return Ok(run);
             };
             after = last.clone();
-            for (_, external_id) in &page {
-                let expired = self
-                    .expire_member_points(program_id, external_id, as_of)
-                    .await?;
-                if expired > 0 {
-                    run.members += 1;
-                    run.points += expired;
-                }
-            }
+            let ids: Vec<&str> = page.iter().map(|(id, _)| id.as_str()).collect();
+            let page_run = self.expire_page(program_id, &ids, as_of).await?;
+            run.members += page_run.members;
+            run.points += page_run.points;
         }
     }
 
-    async fn expire_member_points(
+    /// Expires what is due for a page of members in one transaction: their rows and lots read in
+    /// two statements, then the draws, the `expire` entries and the balances written in a few
+    /// multi-row statements.
+    async fn expire_page(
         &self,
         program_id: &str,
-        external_id: &str,
+        member_ids: &[&str],
         as_of: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<ExpiryRun, StoreError> {
         let mut tx = self.write_tx().await?;
-        let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
-        if rec.member.status == MemberStatus::Deleted {
-            return Ok(0);
-        }
         let ctx = self.program_ctx(&mut tx, program_id).await?;
-        let Some(schedule) = Self::schedule(&ctx, &rec) else {
-            return Ok(0);
-        };
-        let lots = self.plain_lots(&mut tx, &rec.member.id).await?;
-        let draws = expiry::plan_expiry(&lots, schedule, as_of);
-        let total: i64 = draws.iter().map(|d| d.points.0).sum();
-        if total == 0 {
-            return Ok(0);
+        let members = self.lock_members(&mut tx, program_id, member_ids).await?;
+        let mut lots = self.lots_of(&mut tx, member_ids).await?;
+        let mut run = ExpiryRun::default();
+        let mut expired: Vec<(&MemberRecord, i64, Vec<Draw>)> = Vec::new();
+        for rec in &members {
+            if rec.member.status == MemberStatus::Deleted {
+                continue;
+            }
+            let Some(schedule) = Self::schedule(&ctx, rec) else {
+                continue;
+            };
+            let mine = lots.remove(&rec.member.id).unwrap_or_default();
+            let draws = expiry::plan_expiry(&mine, schedule, as_of);
+            let total: i64 = draws.iter().map(|d| d.points.0).sum();
+            if total == 0 {
+                continue;
+            }
+            run.members += 1;
+            run.points += total;
+            expired.push((rec, total, draws));
         }
-        self.apply_draws(&mut tx, &draws).await?;
-        let b = &mut rec.member.balances;
-        b.available = Points(b.available.0 - total);
-        b.expired = Points(b.expired.0 + total);
-        self.insert_entry(
-            &mut tx,
-            program_id,
-            &rec.member.id,
-            EntryKind::Expire,
-            -total,
-            "Points expired",
-            None,
-            &draws,
-            0,
-            as_of,
-        )
-        .await?;
-        self.save_member(&mut tx, &rec, as_of).await?;
+        for chunk in expired.chunks(ROWS_PER_STATEMENT) {
+            let draws: Vec<&Draw> = chunk.iter().flat_map(|(_, _, d)| d).collect();
+            let mut cases = String::new();
+            for i in 0..draws.len() {
+                cases.push_str(&format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2));
+            }
+            let sql = format!(
+                "UPDATE lots SET remaining = remaining - CASE id{cases} END WHERE id IN ({})",
+                draws
+                    .iter()
+                    .map(|d| d.lot_id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for d in &draws {
+                q = q.bind(d.lot_id).bind(d.points.0);
+            }
+            q.execute(&mut *tx).await?;
+
+            let sql = format!(
+                "INSERT INTO ledger_entries (program_id, member_id, kind, points, description, draws, shortfall, \
+                 occurred_at, created_at) VALUES {}",
+                values(chunk.len(), 9)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (rec, total, draws) in chunk {
+                q = q
+                    .bind(program_id)
+                    .bind(&rec.member.id)
+                    .bind(EntryKind::Expire.as_str())
+                    .bind(-total)
+                    .bind("Points expired")
+                    .bind(serde_json::to_string(draws)?)
+                    .bind(0_i64)
+                    .bind(ms(as_of))
+                    .bind(ms(as_of));
+            }
+            q.execute(&mut *tx).await?;
+
+            let mut cases = String::new();
+            for i in 0..chunk.len() {
+                cases.push_str(&format!(" WHEN ${} THEN ${}", 2 * i + 2, 2 * i + 3));
+            }
+            let ids = (0..chunk.len())
+                .map(|i| format!("${}", 2 * i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE members SET available = available - CASE id{cases} END, \
+                 expired = expired + CASE id{cases} END, updated_at = $1 WHERE id IN ({ids})"
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(ms(as_of));
+            for (rec, total, _) in chunk {
+                q = q.bind(&rec.member.id).bind(*total);
+            }
+            q.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
-        Ok(total)
+        Ok(run)
     }
 
     /// Records the `Points Expiration` reminders due at `as_of`. The outbox dedupe key

@@ -3,11 +3,14 @@
 //! finished with an update fenced on the claim. A crash leaves the claim to expire; another worker
 //! (or this one after a restart) takes the row over, so nothing accepted is lost.
 
+use super::listrak::Known;
 use super::policy::{Decision, RetryPolicy};
 use super::{ClaimedDelivery, Outcome};
 use crate::app::{App, AppError};
 use chrono::{Duration, Utc};
-use patron_store::{ClaimedRow, Finish};
+use patron_store::{ClaimedRow, ContactWrite, Finish, IntegrationRow};
+use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -44,8 +47,12 @@ pub fn policy(app: &App) -> RetryPolicy {
     }
 }
 
-/// Hands a claimed row to its channel.
-async fn attempt(app: &App, row: &ClaimedRow) -> Outcome {
+/// Hands a claimed row to its channel; returns the outcome and the Listrak contact state it leaves.
+async fn attempt(
+    app: &App,
+    row: &ClaimedRow,
+    integration: Option<Option<Arc<IntegrationRow>>>,
+) -> (Outcome, Option<ContactWrite>) {
     let d = ClaimedDelivery {
         id: row.id,
         program_id: row.program_id.clone(),
@@ -58,17 +65,33 @@ async fn attempt(app: &App, row: &ClaimedRow) -> Outcome {
         attempts: row.attempts,
     };
     match d.channel.as_str() {
-        "native" => super::native::deliver(app, &d).await,
-        "listrak" => super::listrak::deliver(app, &d).await,
-        other => Outcome::Dead {
-            reason: format!("unknown channel `{other}`"),
-        },
+        "native" => (super::native::deliver(app, &d).await, None),
+        "listrak" => {
+            let known = Known {
+                integration,
+                member: row.member.clone(),
+                contact: row.contact.clone(),
+            };
+            let a = super::listrak::attempt(app, &d, known).await;
+            (a.outcome, a.contact)
+        }
+        other => (
+            Outcome::Dead {
+                reason: format!("unknown channel `{other}`"),
+            },
+            None,
+        ),
     }
 }
 
 /// Delivers one claimed row and records the result. Returns the decision taken.
-async fn process(app: &App, policy: &RetryPolicy, row: ClaimedRow) -> Result<Decision, AppError> {
-    let outcome = attempt(app, &row).await;
+async fn process(
+    app: &App,
+    policy: &RetryPolicy,
+    row: ClaimedRow,
+    integration: Option<Option<Arc<IntegrationRow>>>,
+) -> Result<Decision, AppError> {
+    let (outcome, contact) = attempt(app, &row, integration).await;
     let now = Utc::now();
     let decision = policy.decide(outcome, row.attempts, row.ambiguous, now);
     let finish = match &decision {
@@ -101,7 +124,11 @@ async fn process(app: &App, policy: &RetryPolicy, row: ClaimedRow) -> Result<Dec
         &format!("{}/{label}", row.channel),
         1,
     );
-    if !app.store().finish_delivery(&row, &finish, now).await? {
+    if !app
+        .store()
+        .finish_delivery(&row, &finish, contact, now)
+        .await?
+    {
         tracing::warn!(
             delivery = row.id,
             "lease lost before the attempt finished; another worker owns the row now"
@@ -110,15 +137,26 @@ async fn process(app: &App, policy: &RetryPolicy, row: ClaimedRow) -> Result<Dec
     Ok(decision)
 }
 
-fn spawn_attempts(
+/// Starts an attempt for each claimed row. The Listrak integration of each program is read once for
+/// the batch (a read that fails is left to each attempt to retry).
+async fn spawn_attempts(
     set: &mut JoinSet<Result<Decision, AppError>>,
     app: &App,
     policy: &RetryPolicy,
     rows: Vec<ClaimedRow>,
 ) {
+    let mut integrations: HashMap<String, Option<Arc<IntegrationRow>>> = HashMap::new();
+    for row in rows.iter().filter(|r| r.channel == "listrak") {
+        if !integrations.contains_key(&row.program_id)
+            && let Ok(found) = app.store().listrak_integration(&row.program_id).await
+        {
+            integrations.insert(row.program_id.clone(), found.map(Arc::new));
+        }
+    }
     for row in rows {
         let (app, policy) = (app.clone(), policy.clone());
-        set.spawn(async move { process(&app, &policy, row).await });
+        let integration = integrations.get(&row.program_id).cloned();
+        set.spawn(async move { process(&app, &policy, row, integration).await });
     }
 }
 
@@ -138,7 +176,7 @@ pub async fn run_once(app: &App) -> Result<Pass, AppError> {
         ..Pass::default()
     };
     let mut set = JoinSet::new();
-    spawn_attempts(&mut set, app, &policy, rows);
+    spawn_attempts(&mut set, app, &policy, rows).await;
     while let Some(done) = set.join_next().await {
         if let Ok(Ok(decision)) = done {
             pass.add(&decision);
@@ -191,7 +229,7 @@ pub fn spawn(app: App, shutdown: CancellationToken) -> tokio::task::JoinHandle<(
                 {
                     Ok(rows) => {
                         claimed = rows.len();
-                        spawn_attempts(&mut inflight, &app, &policy, rows);
+                        spawn_attempts(&mut inflight, &app, &policy, rows).await;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "claiming deliveries failed; retrying shortly")
