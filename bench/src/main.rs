@@ -267,14 +267,6 @@ async fn delivery_phase(args: &Args, rows: &mut Vec<Row>, peak: &mut f64) -> Res
         .json(&json!({"latency_ms": args.latency_ms}))
         .send()
         .await?;
-    let before = client
-        .get(format!("{}/_sim/raised", sim.base_url))
-        .send()
-        .await?
-        .json::<Vec<Value>>()
-        .await?
-        .len();
-    let started = Instant::now();
     let server = start(
         args,
         dir.path(),
@@ -285,6 +277,16 @@ async fn delivery_phase(args: &Args, rows: &mut Vec<Row>, peak: &mut f64) -> Res
         ],
     )
     .await?;
+    // The clock starts once the server answers (its start-up is not delivery), counting from what
+    // the emulator has seen by then.
+    let started = Instant::now();
+    let before = client
+        .get(format!("{}/_sim/raised", sim.base_url))
+        .send()
+        .await?
+        .json::<Vec<Value>>()
+        .await?
+        .len();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let metrics = client
@@ -304,7 +306,7 @@ async fn delivery_phase(args: &Args, rows: &mut Vec<Row>, peak: &mut f64) -> Res
         if Instant::now() > deadline {
             bail!("deliveries did not drain");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let secs = started.elapsed().as_secs_f64();
     let raised = client

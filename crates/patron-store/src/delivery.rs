@@ -207,9 +207,11 @@ impl Store {
             .bind(ms(now))
             .execute(&mut *tx)
             .await?;
+        // `+` keeps the planner on the (status, id) index, which walks rows in recorded order and stops
+        // at the limit, instead of sorting every pending row first.
         let sql = format!(
             "SELECT d.id FROM deliveries d \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+             WHERE d.status = 'pending' AND +d.next_attempt_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.program_id = d.program_id AND e.email = d.email \
                  AND {} AND e.id < d.id AND e.status IN ('pending', 'in_flight')) \
              AND NOT EXISTS (SELECT 1 FROM delivery_holds h WHERE h.program_id = d.program_id AND h.channel = d.channel \
@@ -459,6 +461,27 @@ impl Store {
         }
         tx.commit().await?;
         Ok(held)
+    }
+
+    /// Gives claimed rows that were never attempted back to the line at once (no attempt is logged),
+    /// where their claim still holds.
+    pub async fn unclaim_deliveries(&self, rows: &[ClaimedRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write_tx().await?;
+        for row in rows {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'",
+            )
+            .bind(row.id)
+            .bind(&row.lease)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Pauses a program's channel until `until` (the worker probes again then).
