@@ -3,7 +3,7 @@
 //! finish them fenced on the claim, hold a program's channel while it is unusable, and put dead rows
 //! back in line on request.
 
-use crate::group_commit::{self, ROWS_PER_STATEMENT, values};
+use crate::group_commit::{self, Params, ROWS_PER_STATEMENT};
 use crate::rows::{MEMBER_COLUMNS, member_record};
 use crate::{Backend, ContactState, Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Utc};
@@ -281,7 +281,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT {MEMBER_COLUMNS} FROM members WHERE id IN ({})",
-            group_commit::params(1, member_ids.len())
+            Params::new(self.backend()).list(member_ids.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in &member_ids {
@@ -305,13 +305,14 @@ impl Store {
             .collect();
         let mut contacts = HashMap::new();
         if !keys.is_empty() {
+            let mut p = Params::new(self.backend());
             let clause = (0..keys.len())
-                .map(|i| {
+                .map(|_| {
                     format!(
-                        "(program_id = ${} AND list_id = ${} AND member_id = ${})",
-                        3 * i + 1,
-                        3 * i + 2,
-                        3 * i + 3
+                        "(program_id = {} AND list_id = {} AND member_id = {})",
+                        p.next(),
+                        p.next(),
+                        p.next()
                     )
                 })
                 .collect::<Vec<_>>()
@@ -415,7 +416,7 @@ impl Store {
         for chunk in kept.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO delivery_attempts (delivery_id, started_at, finished_at, outcome, detail) VALUES {}",
-                values(chunk.len(), 5)
+                Params::new(self.backend()).rows(chunk.len(), 5)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for job in chunk {
@@ -444,7 +445,7 @@ impl Store {
                  updated_at) VALUES {} ON CONFLICT (program_id, list_id, member_id) DO UPDATE SET \
                  email = excluded.email, sent_fields = excluded.sent_fields, unsubscribed = excluded.unsubscribed, \
                  updated_at = excluded.updated_at",
-                values(chunk.len(), 7)
+                Params::new(self.backend()).rows(chunk.len(), 7)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for ((program_id, list_id, member_id), (c, at)) in chunk {

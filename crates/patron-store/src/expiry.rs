@@ -2,7 +2,7 @@
 //! and lead day), and the expiring itself, which takes only what is left of due lots and appends
 //! an `expire` entry with its draws.
 
-use crate::group_commit::{ROWS_PER_STATEMENT, values};
+use crate::group_commit::{Params, ROWS_PER_STATEMENT};
 use crate::ledger::{ProgramCtx, note};
 use crate::rows::MemberRecord;
 use crate::{Store, StoreError, Tx, from_ms, ms};
@@ -157,10 +157,11 @@ impl Store {
         }
         for chunk in expired.chunks(ROWS_PER_STATEMENT) {
             let draws: Vec<&Draw> = chunk.iter().flat_map(|(_, _, d)| d).collect();
-            let mut cases = String::new();
-            for i in 0..draws.len() {
-                cases.push_str(&format!(" WHEN ${} THEN ${}", 2 * i + 1, 2 * i + 2));
-            }
+            let mut p = Params::new(self.backend());
+            let cases: String = draws
+                .iter()
+                .map(|_| format!(" WHEN {} THEN {}", p.next(), p.next()))
+                .collect();
             let sql = format!(
                 "UPDATE lots SET remaining = remaining - CASE id{cases} END WHERE id IN ({})",
                 draws
@@ -178,7 +179,7 @@ impl Store {
             let sql = format!(
                 "INSERT INTO ledger_entries (program_id, member_id, kind, points, description, draws, shortfall, \
                  occurred_at, created_at) VALUES {}",
-                values(chunk.len(), 9)
+                Params::new(self.backend()).rows(chunk.len(), 9)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (rec, total, draws) in chunk {
@@ -195,21 +196,31 @@ impl Store {
             }
             q.execute(&mut *tx).await?;
 
-            let mut cases = String::new();
-            for i in 0..chunk.len() {
-                cases.push_str(&format!(" WHEN ${} THEN ${}", 2 * i + 2, 2 * i + 3));
-            }
-            let ids = (0..chunk.len())
-                .map(|i| format!("${}", 2 * i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
+            // Balances move by the amount expired: the rows are locked (or the write turn held) since
+            // they were read.
+            let mut p = Params::new(self.backend());
+            let mut cases = || -> String {
+                chunk
+                    .iter()
+                    .map(|_| format!(" WHEN {} THEN {}", p.next(), p.next()))
+                    .collect()
+            };
+            let (less, more) = (cases(), cases());
             let sql = format!(
-                "UPDATE members SET available = available - CASE id{cases} END, \
-                 expired = expired + CASE id{cases} END, updated_at = $1 WHERE id IN ({ids})"
+                "UPDATE members SET available = available - CASE id{less} END, \
+                 expired = expired + CASE id{more} END, updated_at = {} WHERE id IN ({})",
+                p.next(),
+                p.list(chunk.len())
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(ms(as_of));
-            for (rec, total, _) in chunk {
-                q = q.bind(&rec.member.id).bind(*total);
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for _ in 0..2 {
+                for (rec, total, _) in chunk {
+                    q = q.bind(&rec.member.id).bind(*total);
+                }
+            }
+            q = q.bind(ms(as_of));
+            for (rec, _, _) in chunk {
+                q = q.bind(&rec.member.id);
             }
             q.execute(&mut *tx).await?;
         }

@@ -2,7 +2,7 @@
 //! whoever gets the turn first takes everything queued and applies it in one transaction. Each caller
 //! is answered only after that transaction commits, so an answer still means "durable".
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,37 +121,58 @@ pub(crate) fn failed(e: &StoreError) -> StoreError {
 /// Rows per multi-row statement: well under both backends' limits on bound parameters.
 pub(crate) const ROWS_PER_STATEMENT: usize = 100;
 
-/// `$start, $start+1, …`: `n` placeholders in a row.
-pub(crate) fn params(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// Placeholders for statements with many parameters, in the order they are bound: plain `?` on
+/// SQLite (where binding a numbered one looks its name up in a list, so a statement of n of them
+/// costs n² to bind) and `$1, $2, …` on PostgreSQL.
+pub(crate) struct Params {
+    numbered: bool,
+    n: usize,
 }
 
-/// `($1, $2), ($3, $4), …`: placeholders for `rows` rows of `columns` values.
-pub(crate) fn values(rows: usize, columns: usize) -> String {
-    let mut out = String::with_capacity(rows * columns * 5);
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
+impl Params {
+    pub(crate) fn new(backend: Backend) -> Params {
+        Params {
+            numbered: backend == Backend::Postgres,
+            n: 0,
         }
-        out.push('(');
-        for c in 0..columns {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(&format!("${}", r * columns + c + 1));
-        }
-        out.push(')');
     }
-    out
+
+    pub(crate) fn next(&mut self) -> String {
+        self.n += 1;
+        if self.numbered {
+            format!("${}", self.n)
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// `n` placeholders, comma-separated.
+    pub(crate) fn list(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.next()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `(…), (…)`: `rows` rows of `columns` placeholders.
+    pub(crate) fn rows(&mut self, rows: usize, columns: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(columns)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::Params;
+    use crate::Backend;
+
     #[test]
-    fn placeholders_number_rows_then_columns() {
-        assert_eq!(super::values(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    fn placeholders_follow_the_order_of_binding() {
+        assert_eq!(
+            Params::new(Backend::Postgres).rows(2, 2),
+            "($1, $2), ($3, $4)"
+        );
+        let mut p = Params::new(Backend::Sqlite);
+        assert_eq!(p.list(3), "?, ?, ?");
+        assert_eq!(p.rows(1, 2), "(?, ?)");
     }
 }

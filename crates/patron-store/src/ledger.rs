@@ -626,7 +626,7 @@ impl Store {
             let sql = format!(
                 "SELECT member_id, id, amount, remaining, earned_at, available_at, approved, expires_at, qualifying \
                  FROM lots WHERE member_id IN ({}) AND remaining > 0",
-                crate::group_commit::params(1, chunk.len())
+                crate::group_commit::Params::new(self.backend()).list(chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for id in chunk {

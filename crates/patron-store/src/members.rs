@@ -63,9 +63,11 @@ impl Store {
     ) -> Result<Vec<MemberRecord>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
+            let mut p = crate::group_commit::Params::new(self.backend());
             let sql = format!(
-                "SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = $1 AND id IN ({}) ORDER BY id{}",
-                crate::group_commit::params(2, chunk.len()),
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = {} AND id IN ({}) ORDER BY id{}",
+                p.next(),
+                p.list(chunk.len()),
                 self.backend().for_update()
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(program_id);

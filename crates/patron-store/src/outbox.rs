@@ -1,31 +1,17 @@
 //! The notification outbox: rows written in the same transaction as the change that causes them,
 //! with every field already computed, and read back for `GET /v1/deliveries`.
 
-use crate::group_commit::{ROWS_PER_STATEMENT, params};
+use crate::group_commit::{Params, ROWS_PER_STATEMENT};
 use crate::{Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Utc};
 use patron_domain::{EventKind, Fields};
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::{BTreeSet, HashMap};
 
-/// `($1, …, $7, 'pending', 0, $8, $9), …`: placeholders for `n` delivery rows.
-fn rows_sql(n: usize) -> String {
+/// `(?, …, ?, 'pending', 0, ?, ?), …`: placeholders for `n` delivery rows.
+fn rows_sql(p: &mut Params, n: usize) -> String {
     (0..n)
-        .map(|i| {
-            let b = i * 9;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9
-            )
-        })
+        .map(|_| format!("({}, 'pending', 0, {})", p.list(7), p.list(2)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -123,7 +109,7 @@ impl Store {
             let sql = format!(
                 "INSERT INTO deliveries (program_id, member_id, event, email, channel, list_id, fields, status, \
                  next_attempt_at, dedupe_key, created_at) VALUES {} ON CONFLICT DO NOTHING",
-                rows_sql(chunk.len())
+                rows_sql(&mut Params::new(self.backend()), chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (note, list_id, dedupe_key) in chunk {
@@ -158,7 +144,7 @@ impl Store {
         for chunk in ids.chunks(500) {
             let sql = format!(
                 "SELECT id, preferred_language FROM members WHERE id IN ({})",
-                params(1, chunk.len())
+                Params::new(self.backend()).list(chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for id in chunk {

@@ -45,7 +45,7 @@ pub struct SeedMembers {
 /// Writes [`SeedMembers`] with multi-row inserts, 10,000 members per transaction: far faster than
 /// the API, and only for filling a database to measure against.
 pub async fn seed_members(store: &crate::Store, seed: &SeedMembers) -> Result<(), StoreError> {
-    use crate::group_commit::values;
+    use crate::group_commit::Params;
     const ROWS: u64 = 200;
     const PER_TX: u64 = 10_000;
     let now = crate::ms(seed.now);
@@ -60,7 +60,7 @@ pub async fn seed_members(store: &crate::Store, seed: &SeedMembers) -> Result<()
             let sql = format!(
                 "INSERT INTO members (id, program_id, external_id, email, email_key, referral_code, available, \
                  earned, created_at, updated_at) VALUES {}",
-                values(rows.len(), 10)
+                Params::new(store.backend()).rows(rows.len(), 10)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for &i in &rows {
@@ -81,7 +81,7 @@ pub async fn seed_members(store: &crate::Store, seed: &SeedMembers) -> Result<()
             let sql = format!(
                 "INSERT INTO ledger_entries (program_id, member_id, kind, points, activity_type, description, \
                  occurred_at, created_at) VALUES {}",
-                values(rows.len(), 8)
+                Params::new(store.backend()).rows(rows.len(), 8)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for &i in &rows {
