@@ -4,7 +4,7 @@
 
 use crate::group_commit::{Params, ROWS_PER_STATEMENT};
 use crate::ledger::{ProgramCtx, note};
-use crate::rows::MemberRecord;
+use crate::rows::{MEMBER_COLUMNS, MemberRecord, member_record};
 use crate::{Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Duration, Utc};
 use patron_domain::catalog::field;
@@ -26,8 +26,9 @@ pub struct ReminderRun {
     pub reminded: u64,
 }
 
-/// Which members may have something to expire (or remind of) by `until`.
-fn candidates_sql(mode: ExpiryMode, batch: u32) -> Option<String> {
+/// Which members may have something to expire (or remind of) by `until`: `columns` of a page of
+/// them, in id order after `$2`.
+fn candidates_sql(mode: ExpiryMode, columns: &str, batch: u32) -> Option<String> {
     let filter = match mode {
         ExpiryMode::Never => return None,
         ExpiryMode::PerLot => {
@@ -39,7 +40,7 @@ fn candidates_sql(mode: ExpiryMode, batch: u32) -> Option<String> {
         }
     };
     Some(format!(
-        "SELECT m.id, m.external_id FROM members m WHERE m.program_id = $1 AND m.id > $2 \
+        "SELECT {columns} FROM members m WHERE m.program_id = $1 AND m.id > $2 \
          AND m.status <> 'Deleted' AND {filter} ORDER BY m.id LIMIT {}",
         batch.max(1)
     ))
@@ -56,7 +57,7 @@ impl Store {
         batch: u32,
         after: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let Some(sql) = candidates_sql(mode, batch) else {
+        let Some(sql) = candidates_sql(mode, "m.id, m.external_id", batch) else {
             return Ok(vec![]);
         };
         sqlx::query(AssertSqlSafe(sql))
@@ -109,33 +110,53 @@ impl Store {
         let mut run = ExpiryRun::default();
         let mut after = String::new();
         loop {
-            let page = self
-                .expiry_candidates(program_id, settings.expiry.mode, ms(until), batch, &after)
-                .await?;
-            let Some((last, _)) = page.last() else {
+            let Some(page) = self
+                .expire_page(program_id, (ms(until), batch), &mut after, as_of)
+                .await?
+            else {
                 return Ok(run);
             };
-            after = last.clone();
-            let ids: Vec<&str> = page.iter().map(|(id, _)| id.as_str()).collect();
-            let page_run = self.expire_page(program_id, &ids, as_of).await?;
-            run.members += page_run.members;
-            run.points += page_run.points;
+            run.members += page.members;
+            run.points += page.points;
         }
     }
 
-    /// Expires what is due for a page of members in one transaction: their rows and lots read in
-    /// two statements, then the draws, the `expire` entries and the balances written in a few
-    /// multi-row statements.
+    /// Expires what is due for the next page of candidates after `after` (moved past them) in one
+    /// transaction: their rows and lots read in two statements, then the draws, the `expire` entries
+    /// and the balances written in a few multi-row statements. `None` when no candidate is left.
     async fn expire_page(
         &self,
         program_id: &str,
-        member_ids: &[&str],
+        (until_ms, batch): (i64, u32),
+        after: &mut String,
         as_of: DateTime<Utc>,
-    ) -> Result<ExpiryRun, StoreError> {
+    ) -> Result<Option<ExpiryRun>, StoreError> {
         let mut tx = self.write_tx().await?;
         let ctx = self.program_ctx(&mut tx, program_id).await?;
-        let members = self.lock_members(&mut tx, program_id, member_ids).await?;
-        let mut lots = self.lots_of(&mut tx, member_ids).await?;
+        let columns = MEMBER_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let Some(sql) = candidates_sql(ctx.settings.expiry.mode, &columns, batch) else {
+            return Ok(None);
+        };
+        let sql = format!("{sql}{}", self.backend().for_update());
+        let members = sqlx::query(AssertSqlSafe(sql))
+            .bind(program_id)
+            .bind(&*after)
+            .bind(until_ms)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(member_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(last) = members.last() else {
+            return Ok(None);
+        };
+        after.clone_from(&last.member.id);
+        let member_ids: Vec<&str> = members.iter().map(|m| m.member.id.as_str()).collect();
+        let mut lots = self.lots_of(&mut tx, &member_ids).await?;
         let mut run = ExpiryRun::default();
         let mut expired: Vec<(&MemberRecord, i64, Vec<Draw>)> = Vec::new();
         for rec in &members {
@@ -225,7 +246,7 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(run)
+        Ok(Some(run))
     }
 
     /// Records the `Points Expiration` reminders due at `as_of`. The outbox dedupe key

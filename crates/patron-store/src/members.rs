@@ -54,33 +54,6 @@ impl Store {
         member_record(&row)
     }
 
-    /// Several members by internal id, locked like [`Store::lock_member`], in id order.
-    pub(crate) async fn lock_members(
-        &self,
-        tx: &mut Tx,
-        program_id: &str,
-        ids: &[&str],
-    ) -> Result<Vec<MemberRecord>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let mut p = crate::group_commit::Params::new(self.backend());
-            let sql = format!(
-                "SELECT {MEMBER_COLUMNS} FROM members WHERE program_id = {} AND id IN ({}) ORDER BY id{}",
-                p.next(),
-                p.list(chunk.len()),
-                self.backend().for_update()
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(program_id);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for row in q.fetch_all(&mut **tx).await? {
-                out.push(member_record(&row)?);
-            }
-        }
-        Ok(out)
-    }
-
     pub(crate) async fn save_member(
         &self,
         tx: &mut Tx,

@@ -2,6 +2,7 @@
 //! with every field already computed, and read back for `GET /v1/deliveries`.
 
 use crate::group_commit::{Params, ROWS_PER_STATEMENT};
+use crate::integrations::ListRoute;
 use crate::{Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Utc};
 use patron_domain::{EventKind, Fields};
@@ -74,8 +75,13 @@ impl Store {
         // dedupe key so a key recorded before a channel switch still dedupes.
         let rows: Vec<(&NewNotification, Option<String>, Option<String>)> = if channel == "listrak"
         {
-            let languages = self.languages(tx, notes).await?;
             let lists = self.listrak_routes(tx, program_id).await?;
+            // Languages matter only when a list is routed by one.
+            let languages = if lists.iter().all(|(route, _)| *route == ListRoute::All) {
+                HashMap::new()
+            } else {
+                self.languages(tx, notes).await?
+            };
             let mut rows = Vec::new();
             for note in notes {
                 let language = note

@@ -274,7 +274,11 @@ pub fn spawn(app: App, shutdown: CancellationToken) -> tokio::task::JoinHandle<(
                         records.spawn(async move { record(&app, &policy, a).await });
                     }
                 }
-                Some(done) = records.join_next(), if !records.is_empty() => log_record(done),
+                Some(done) = records.join_next(), if !records.is_empty() => {
+                    log_record(done);
+                    // A recorded outcome frees its lane: the next row of it may be due now.
+                    drained = false;
+                }
                 claimed = async {
                     match claiming.as_mut() {
                         Some(claim) => claim.await,
