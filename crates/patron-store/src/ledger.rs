@@ -86,6 +86,8 @@ pub(crate) struct ProgramCtx {
     pub settings: ProgramSettings,
     pub expiry_enabled_at: Option<DateTime<Utc>>,
     pub rewards: Vec<RewardOffer>,
+    /// The channel notifications go out on (`native` or `listrak`).
+    pub channel: String,
 }
 
 impl ProgramCtx {
@@ -198,15 +200,17 @@ impl Store {
         tx: &mut Tx,
         program_id: &str,
     ) -> Result<ProgramCtx, StoreError> {
-        let row = sqlx::query("SELECT settings, expiry_enabled_at FROM programs WHERE id = $1")
-            .bind(program_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound("program"))?;
+        let row =
+            sqlx::query("SELECT settings, expiry_enabled_at, channel FROM programs WHERE id = $1")
+                .bind(program_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(StoreError::NotFound("program"))?;
         let settings: ProgramSettings =
             serde_json::from_str(&row.try_get::<String, _>("settings")?)?;
         let rewards = crate::rewards::active_offers(&mut **tx, program_id).await?;
         Ok(ProgramCtx {
+            channel: row.try_get("channel")?,
             settings,
             expiry_enabled_at: row
                 .try_get::<Option<i64>, _>("expiry_enabled_at")?
@@ -333,6 +337,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            // Released at once: savepoints left stacked make every later write journal more.
             sqlx::query("RELEASE SAVEPOINT award")
                 .execute(&mut *tx)
                 .await?;
@@ -546,7 +551,8 @@ impl Store {
             if let Some(n) = upgrade {
                 notes.push(n);
             }
-            self.enqueue(tx, &program_id, &notes, now).await?;
+            self.enqueue_on(tx, &program_id, &ctx.channel, &notes, now)
+                .await?;
         }
         Ok((entry_id, lot_id))
     }

@@ -71,6 +71,21 @@ impl Store {
             .bind(program_id)
             .fetch_one(&mut **tx)
             .await?;
+        self.enqueue_on(tx, program_id, &channel, notes, now).await
+    }
+
+    /// [`Store::enqueue`] on a channel the caller read in this transaction.
+    pub(crate) async fn enqueue_on(
+        &self,
+        tx: &mut Tx,
+        program_id: &str,
+        channel: &str,
+        notes: &[NewNotification],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if notes.is_empty() {
+            return Ok(0);
+        }
         // On Listrak, one row per routed list (each list has its own lane); the first keeps the plain
         // dedupe key so a key recorded before a channel switch still dedupes.
         let rows: Vec<(&NewNotification, Option<String>, Option<String>)> = if channel == "listrak"
@@ -124,7 +139,7 @@ impl Store {
                     .bind(&note.member_id)
                     .bind(note.event.name())
                     .bind(&note.email)
-                    .bind(&channel)
+                    .bind(channel)
                     .bind(list_id)
                     .bind(serde_json::to_string(&note.fields)?)
                     .bind(dedupe_key)
