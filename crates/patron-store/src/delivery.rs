@@ -3,10 +3,15 @@
 //! finish them fenced on the claim, hold a program's channel while it is unusable, and put dead rows
 //! back in line on request.
 
-use crate::{Backend, Store, StoreError, from_ms, ms};
+use crate::group_commit::{self, Params, ROWS_PER_STATEMENT};
+use crate::rows::{MEMBER_COLUMNS, member_record};
+use crate::{Backend, ContactState, Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Utc};
+use patron_domain::Member;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
+use tokio::sync::{OwnedMutexGuard, oneshot};
 
 /// A row claimed for one delivery attempt. `lease` fences the finish.
 #[derive(Debug, Clone)]
@@ -24,6 +29,11 @@ pub struct ClaimedRow {
     pub ambiguous: i64,
     pub lease: String,
     pub claimed_at: DateTime<Utc>,
+    /// The member, as read with the claim (`None` when the row has none, or it is gone).
+    pub member: Option<Member>,
+    /// For a Listrak row of a member: what Patron last told Listrak about them on this list
+    /// (`Some(None)` when nothing yet), as read with the claim.
+    pub contact: Option<Option<ContactState>>,
 }
 
 /// How an attempt ends, as the store records it.
@@ -49,97 +59,66 @@ pub enum Finish {
     },
 }
 
+/// `1, 2, 3`: ids are integers from the database, safe to write into the statement.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The Listrak contact state an attempt leaves behind (what Patron last told Listrak about one member
+/// on one list), recorded with the attempt's outcome.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AttemptView {
-    pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
-    pub outcome: String,
-    pub detail: Option<String>,
+pub struct ContactWrite {
+    pub list_id: String,
+    pub member_id: String,
+    pub state: ContactState,
 }
 
-fn same_list(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "e.list_id IS d.list_id",
-        Backend::Postgres => "e.list_id IS NOT DISTINCT FROM d.list_id",
-    }
+/// An outcome waiting in the group-commit queue.
+pub(crate) struct FinishJob {
+    id: i64,
+    lease: String,
+    program_id: String,
+    claimed_at: DateTime<Utc>,
+    finish: Finish,
+    contact: Option<ContactWrite>,
+    now: DateTime<Utc>,
+    reply: oneshot::Sender<Result<bool, StoreError>>,
 }
 
-impl Store {
-    /// Claims up to `limit` due rows for `lease_ms`. A row is due when pending and its time has come,
-    /// or in flight with an expired lease (its worker died); and when no older row of its lane is
-    /// still open, and its program's channel is not held.
-    pub async fn claim_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        lease_ms: i64,
-        limit: u32,
-    ) -> Result<Vec<ClaimedRow>, StoreError> {
-        let mut tx = self.write_tx().await?;
-        // Rows whose worker died come back first (their lease expired), then pending rows are walked in
-        // recorded order until `limit` are found whose lane is free and whose channel is not held.
-        sqlx::query("UPDATE deliveries SET status = 'pending' WHERE status = 'in_flight' AND lease_until < $1")
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
-        let sql = format!(
-            "SELECT d.id FROM deliveries d \
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.program_id = d.program_id AND e.email = d.email \
-                 AND {} AND e.id < d.id AND e.status IN ('pending', 'in_flight')) \
-             AND NOT EXISTS (SELECT 1 FROM delivery_holds h WHERE h.program_id = d.program_id AND h.channel = d.channel \
-                 AND h.until > $1) \
-             ORDER BY d.id LIMIT {}{}",
-            same_list(self.backend()),
-            limit.max(1),
-            match self.backend() {
-                Backend::Sqlite => "",
-                Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+async fn apply_finishes(store: Store, turn: OwnedMutexGuard<()>, mut jobs: Vec<FinishJob>) {
+    jobs.sort_by_key(|j| j.id);
+    match store.record_finishes(turn, &jobs).await {
+        Ok(held) => {
+            for (job, held) in jobs.into_iter().zip(held) {
+                let _ = job.reply.send(Ok(held));
             }
-        );
-        let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(ms(now))
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut claimed = Vec::with_capacity(ids.len());
-        for id in ids {
-            let lease = uuid::Uuid::new_v4().simple().to_string();
-            let row = sqlx::query(
-                "UPDATE deliveries SET status = 'in_flight', lease_owner = $1, lease_until = $2 WHERE id = $3 \
-                 RETURNING id, program_id, member_id, event, email, channel, list_id, fields, attempts, ambiguous",
-            )
-            .bind(&lease)
-            .bind(ms(now) + lease_ms)
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            claimed.push(ClaimedRow {
-                id: row.try_get("id")?,
-                program_id: row.try_get("program_id")?,
-                member_id: row.try_get("member_id")?,
-                event: row.try_get("event")?,
-                email: row.try_get("email")?,
-                channel: row.try_get("channel")?,
-                list_id: row.try_get("list_id")?,
-                fields: serde_json::from_str(&row.try_get::<String, _>("fields")?)?,
-                attempts: row.try_get("attempts")?,
-                ambiguous: row.try_get("ambiguous")?,
-                lease,
-                claimed_at: now,
-            });
         }
-        tx.commit().await?;
-        Ok(claimed)
+        Err(e) => {
+            tracing::warn!(error = %e, rows = jobs.len(), "recording delivery outcomes failed");
+            for job in jobs {
+                let _ = job.reply.send(Err(group_commit::failed(&e)));
+            }
+        }
     }
+}
 
-    /// Records the attempt and its outcome, if the claim still holds. Returns false when the lease was
-    /// lost (another worker took the row over after it expired): the outcome is then dropped.
-    pub async fn finish_delivery(
-        &self,
-        row: &ClaimedRow,
-        finish: &Finish,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+/// The columns an outcome sets, and the attempt it logs.
+struct FinishUpdate {
+    status: &'static str,
+    next_at: Option<i64>,
+    error: Option<String>,
+    attempted: i64,
+    ambiguous: i64,
+    finished_at: Option<i64>,
+    outcome: &'static str,
+    detail: String,
+}
+
+impl FinishUpdate {
+    fn of(finish: &Finish, now: DateTime<Utc>) -> FinishUpdate {
         let (status, next_at, error, attempted, ambiguous, outcome, detail) = match finish {
             Finish::Delivered { detail } => {
                 ("delivered", None, None, 1, 0, "delivered", detail.clone())
@@ -183,34 +162,327 @@ impl Store {
             ),
         };
         let done = matches!(status, "delivered" | "dead" | "unconfirmed");
-        let updated = sqlx::query(
-            "UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
-             attempts = attempts + $4, ambiguous = ambiguous + $5, lease_owner = NULL, lease_until = NULL, \
-             finished_at = $6 WHERE id = $7 AND lease_owner = $8 AND status = 'in_flight'",
-        )
-        .bind(status)
-        .bind(next_at)
-        .bind(error)
-        .bind(attempted)
-        .bind(ambiguous)
-        .bind(done.then_some(ms(now)))
-        .bind(row.id)
-        .bind(&row.lease)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Ok(false);
+        FinishUpdate {
+            status,
+            next_at,
+            error,
+            attempted,
+            ambiguous,
+            finished_at: done.then_some(ms(now)),
+            outcome,
+            detail,
         }
-        sqlx::query("INSERT INTO delivery_attempts (delivery_id, started_at, finished_at, outcome, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(row.id)
-            .bind(ms(row.claimed_at))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptView {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+fn same_list(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "e.list_id IS d.list_id",
+        Backend::Postgres => "e.list_id IS NOT DISTINCT FROM d.list_id",
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` due rows for `lease_ms`. A row is due when pending and its time has come,
+    /// or in flight with an expired lease (its worker died); and when no older row of its lane is
+    /// still open, and its program's channel is not held.
+    pub async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedRow>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        // Rows whose worker died come back first (their lease expired), then pending rows are walked in
+        // recorded order until `limit` are found whose lane is free and whose channel is not held.
+        sqlx::query("UPDATE deliveries SET status = 'pending' WHERE status = 'in_flight' AND lease_until < $1")
             .bind(ms(now))
-            .bind(outcome)
-            .bind(detail)
             .execute(&mut *tx)
             .await?;
+        // `+` keeps the planner on the (status, id) index, which walks rows in recorded order and stops
+        // at the limit, instead of sorting every pending row first.
+        let sql = format!(
+            "SELECT d.id FROM deliveries d \
+             WHERE d.status = 'pending' AND +d.next_attempt_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.program_id = d.program_id AND e.email = d.email \
+                 AND {} AND e.id < d.id AND e.status IN ('pending', 'in_flight')) \
+             AND NOT EXISTS (SELECT 1 FROM delivery_holds h WHERE h.program_id = d.program_id AND h.channel = d.channel \
+                 AND h.until > $1) \
+             ORDER BY d.id LIMIT {}{}",
+            same_list(self.backend()),
+            limit.max(1),
+            match self.backend() {
+                Backend::Sqlite => "",
+                Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+            }
+        );
+        let ids: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(ms(now))
+            .fetch_all(&mut *tx)
+            .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        // One lease for the batch: the finish is fenced on the row id and the lease together.
+        let lease = uuid::Uuid::new_v4().simple().to_string();
+        let sql = format!(
+            "UPDATE deliveries SET status = 'in_flight', lease_owner = $1, lease_until = $2 WHERE id IN ({}) \
+             RETURNING id, program_id, member_id, event, email, channel, list_id, fields, attempts, ambiguous",
+            id_list(&ids)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(&lease)
+            .bind(ms(now) + lease_ms)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in rows {
+            claimed.push(ClaimedRow {
+                id: row.try_get("id")?,
+                program_id: row.try_get("program_id")?,
+                member_id: row.try_get("member_id")?,
+                event: row.try_get("event")?,
+                email: row.try_get("email")?,
+                channel: row.try_get("channel")?,
+                list_id: row.try_get("list_id")?,
+                fields: serde_json::from_str(&row.try_get::<String, _>("fields")?)?,
+                attempts: row.try_get("attempts")?,
+                ambiguous: row.try_get("ambiguous")?,
+                lease: lease.clone(),
+                claimed_at: now,
+                member: None,
+                contact: None,
+            });
+        }
+        claimed.sort_by_key(|c| c.id);
+        self.preload(&mut tx, &mut claimed).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(claimed)
+    }
+
+    /// Reads what delivering the claimed rows needs (their members, and the Listrak contact state of
+    /// each), in a few statements for the whole batch rather than a few per row.
+    async fn preload(&self, tx: &mut Tx, claimed: &mut [ClaimedRow]) -> Result<(), StoreError> {
+        let member_ids: BTreeSet<&str> = claimed
+            .iter()
+            .filter_map(|c| c.member_id.as_deref())
+            .collect();
+        if member_ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE id IN ({})",
+            Params::new(self.backend()).list(member_ids.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in &member_ids {
+            q = q.bind(*id);
+        }
+        let mut members = HashMap::new();
+        for row in q.fetch_all(&mut **tx).await? {
+            let m = member_record(&row)?.member;
+            members.insert(m.id.clone(), m);
+        }
+        let keys: BTreeSet<(&str, &str, &str)> = claimed
+            .iter()
+            .filter(|c| c.channel == "listrak")
+            .filter_map(|c| {
+                Some((
+                    c.program_id.as_str(),
+                    c.list_id.as_deref()?,
+                    c.member_id.as_deref()?,
+                ))
+            })
+            .collect();
+        let mut contacts = HashMap::new();
+        if !keys.is_empty() {
+            let mut p = Params::new(self.backend());
+            let clause = (0..keys.len())
+                .map(|_| {
+                    format!(
+                        "(program_id = {} AND list_id = {} AND member_id = {})",
+                        p.next(),
+                        p.next(),
+                        p.next()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let sql = format!(
+                "SELECT program_id, list_id, member_id, email, sent_fields, unsubscribed FROM listrak_contacts \
+                 WHERE {clause}"
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (p, l, m) in &keys {
+                q = q.bind(*p).bind(*l).bind(*m);
+            }
+            for r in q.fetch_all(&mut **tx).await? {
+                let key: (String, String, String) = (
+                    r.try_get("program_id")?,
+                    r.try_get("list_id")?,
+                    r.try_get("member_id")?,
+                );
+                let state = ContactState {
+                    email: r.try_get("email")?,
+                    sent_fields: serde_json::from_str(&r.try_get::<String, _>("sent_fields")?)?,
+                    unsubscribed: r.try_get::<i64, _>("unsubscribed")? != 0,
+                };
+                contacts.insert(key, state);
+            }
+        }
+        for c in claimed.iter_mut() {
+            let Some(member_id) = c.member_id.clone() else {
+                continue;
+            };
+            c.member = members.get(&member_id).cloned();
+            if c.channel == "listrak"
+                && let Some(list_id) = c.list_id.clone()
+            {
+                c.contact = Some(contacts.remove(&(c.program_id.clone(), list_id, member_id)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the attempt, its outcome and the contact state it leaves behind, if the claim still
+    /// holds. Returns false when the lease was lost (another worker took the row over after it
+    /// expired): the outcome and the contact state are then dropped. Outcomes finished at the same
+    /// time are recorded together, in one transaction; each is answered once that has committed.
+    pub async fn finish_delivery(
+        &self,
+        row: &ClaimedRow,
+        finish: &Finish,
+        contact: Option<ContactWrite>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = FinishJob {
+            id: row.id,
+            lease: row.lease.clone(),
+            program_id: row.program_id.clone(),
+            claimed_at: row.claimed_at,
+            finish: finish.clone(),
+            contact,
+            now,
+            reply,
+        };
+        let queue = self.finishes.clone();
+        self.group_commit(&queue, job, answer, apply_finishes).await
+    }
+
+    /// One batch of outcomes: each update fenced on its own claim, then the attempts and contact
+    /// states of those whose claim held, in multi-row statements. Rows are taken in id order and
+    /// contacts in key order, so concurrent batches (other instances) lock in the same order.
+    async fn record_finishes(
+        &self,
+        turn: OwnedMutexGuard<()>,
+        jobs: &[FinishJob],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut tx = self.write_tx_holding(turn).await?;
+        let mut held = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let u = FinishUpdate::of(&job.finish, job.now);
+            let updated = sqlx::query(
+                "UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
+                 attempts = attempts + $4, ambiguous = ambiguous + $5, lease_owner = NULL, lease_until = NULL, \
+                 finished_at = $6 WHERE id = $7 AND lease_owner = $8 AND status = 'in_flight'",
+            )
+            .bind(u.status)
+            .bind(u.next_at)
+            .bind(u.error)
+            .bind(u.attempted)
+            .bind(u.ambiguous)
+            .bind(u.finished_at)
+            .bind(job.id)
+            .bind(&job.lease)
+            .execute(&mut *tx)
+            .await?;
+            held.push(updated.rows_affected() > 0);
+        }
+        let kept: Vec<&FinishJob> = jobs
+            .iter()
+            .zip(&held)
+            .filter_map(|(j, h)| h.then_some(j))
+            .collect();
+        for chunk in kept.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO delivery_attempts (delivery_id, started_at, finished_at, outcome, detail) VALUES {}",
+                Params::new(self.backend()).rows(chunk.len(), 5)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for job in chunk {
+                let u = FinishUpdate::of(&job.finish, job.now);
+                q = q
+                    .bind(job.id)
+                    .bind(ms(job.claimed_at))
+                    .bind(ms(job.now))
+                    .bind(u.outcome)
+                    .bind(u.detail);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        // The latest state of each contact (jobs are in id order), in key order.
+        let mut contacts: BTreeMap<(&str, &str, &str), (&ContactWrite, DateTime<Utc>)> =
+            BTreeMap::new();
+        for job in &kept {
+            if let Some(c) = &job.contact {
+                contacts.insert((&job.program_id, &c.list_id, &c.member_id), (c, job.now));
+            }
+        }
+        let contacts: Vec<_> = contacts.into_iter().collect();
+        for chunk in contacts.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO listrak_contacts (program_id, list_id, member_id, email, sent_fields, unsubscribed, \
+                 updated_at) VALUES {} ON CONFLICT (program_id, list_id, member_id) DO UPDATE SET \
+                 email = excluded.email, sent_fields = excluded.sent_fields, unsubscribed = excluded.unsubscribed, \
+                 updated_at = excluded.updated_at",
+                Params::new(self.backend()).rows(chunk.len(), 7)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for ((program_id, list_id, member_id), (c, at)) in chunk {
+                q = q
+                    .bind(*program_id)
+                    .bind(*list_id)
+                    .bind(*member_id)
+                    .bind(&c.state.email)
+                    .bind(serde_json::to_string(&c.state.sent_fields)?)
+                    .bind(i64::from(c.state.unsubscribed))
+                    .bind(ms(*at));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    /// Gives claimed rows that were never attempted back to the line at once (no attempt is logged),
+    /// where their claim still holds.
+    pub async fn unclaim_deliveries(&self, rows: &[ClaimedRow]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write_tx().await?;
+        for row in rows {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'pending', lease_owner = NULL, lease_until = NULL \
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'in_flight'",
+            )
+            .bind(row.id)
+            .bind(&row.lease)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Pauses a program's channel until `until` (the worker probes again then).

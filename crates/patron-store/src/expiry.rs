@@ -2,16 +2,17 @@
 //! and lead day), and the expiring itself, which takes only what is left of due lots and appends
 //! an `expire` entry with its draws.
 
+use crate::group_commit::{Params, ROWS_PER_STATEMENT};
 use crate::ledger::{ProgramCtx, note};
 use crate::rows::{MEMBER_COLUMNS, MemberRecord, member_record};
 use crate::{Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Duration, Utc};
 use patron_domain::catalog::field;
 use patron_domain::expiry::{self, Schedule};
-use patron_domain::ledger::{EntryKind, Lot};
+use patron_domain::ledger::{Draw, EntryKind, Lot};
 use patron_domain::profile::format_instant_date;
 use patron_domain::settings::ExpiryMode;
-use patron_domain::{EventKind, MemberStatus, Points};
+use patron_domain::{EventKind, MemberStatus};
 use sqlx::{AssertSqlSafe, Row};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,8 +26,9 @@ pub struct ReminderRun {
     pub reminded: u64,
 }
 
-/// Which members may have something to expire (or remind of) by `until`.
-fn candidates_sql(mode: ExpiryMode, batch: u32) -> Option<String> {
+/// Which members may have something to expire (or remind of) by `until`: `columns` of a page of
+/// them, in id order after `$2`.
+fn candidates_sql(mode: ExpiryMode, columns: &str, batch: u32) -> Option<String> {
     let filter = match mode {
         ExpiryMode::Never => return None,
         ExpiryMode::PerLot => {
@@ -38,7 +40,7 @@ fn candidates_sql(mode: ExpiryMode, batch: u32) -> Option<String> {
         }
     };
     Some(format!(
-        "SELECT m.id, m.external_id FROM members m WHERE m.program_id = $1 AND m.id > $2 \
+        "SELECT {columns} FROM members m WHERE m.program_id = $1 AND m.id > $2 \
          AND m.status <> 'Deleted' AND {filter} ORDER BY m.id LIMIT {}",
         batch.max(1)
     ))
@@ -55,7 +57,7 @@ impl Store {
         batch: u32,
         after: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let Some(sql) = candidates_sql(mode, batch) else {
+        let Some(sql) = candidates_sql(mode, "m.id, m.external_id", batch) else {
             return Ok(vec![]);
         };
         sqlx::query(AssertSqlSafe(sql))
@@ -108,66 +110,143 @@ impl Store {
         let mut run = ExpiryRun::default();
         let mut after = String::new();
         loop {
-            let page = self
-                .expiry_candidates(program_id, settings.expiry.mode, ms(until), batch, &after)
-                .await?;
-            let Some((last, _)) = page.last() else {
+            let Some(page) = self
+                .expire_page(program_id, (ms(until), batch), &mut after, as_of)
+                .await?
+            else {
                 return Ok(run);
             };
-            after = last.clone();
-            for (_, external_id) in &page {
-                let expired = self
-                    .expire_member_points(program_id, external_id, as_of)
-                    .await?;
-                if expired > 0 {
-                    run.members += 1;
-                    run.points += expired;
-                }
-            }
+            run.members += page.members;
+            run.points += page.points;
         }
     }
 
-    async fn expire_member_points(
+    /// Expires what is due for the next page of candidates after `after` (moved past them) in one
+    /// transaction: their rows and lots read in two statements, then the draws, the `expire` entries
+    /// and the balances written in a few multi-row statements. `None` when no candidate is left.
+    async fn expire_page(
         &self,
         program_id: &str,
-        external_id: &str,
+        (until_ms, batch): (i64, u32),
+        after: &mut String,
         as_of: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<ExpiryRun>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
-        if rec.member.status == MemberStatus::Deleted {
-            return Ok(0);
-        }
         let ctx = self.program_ctx(&mut tx, program_id).await?;
-        let Some(schedule) = Self::schedule(&ctx, &rec) else {
-            return Ok(0);
+        let columns = MEMBER_COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let Some(sql) = candidates_sql(ctx.settings.expiry.mode, &columns, batch) else {
+            return Ok(None);
         };
-        let lots = self.plain_lots(&mut tx, &rec.member.id).await?;
-        let draws = expiry::plan_expiry(&lots, schedule, as_of);
-        let total: i64 = draws.iter().map(|d| d.points.0).sum();
-        if total == 0 {
-            return Ok(0);
+        let sql = format!("{sql}{}", self.backend().for_update());
+        let members = sqlx::query(AssertSqlSafe(sql))
+            .bind(program_id)
+            .bind(&*after)
+            .bind(until_ms)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(member_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        let Some(last) = members.last() else {
+            return Ok(None);
+        };
+        after.clone_from(&last.member.id);
+        let member_ids: Vec<&str> = members.iter().map(|m| m.member.id.as_str()).collect();
+        let mut lots = self.lots_of(&mut tx, &member_ids).await?;
+        let mut run = ExpiryRun::default();
+        let mut expired: Vec<(&MemberRecord, i64, Vec<Draw>)> = Vec::new();
+        for rec in &members {
+            if rec.member.status == MemberStatus::Deleted {
+                continue;
+            }
+            let Some(schedule) = Self::schedule(&ctx, rec) else {
+                continue;
+            };
+            let mine = lots.remove(&rec.member.id).unwrap_or_default();
+            let draws = expiry::plan_expiry(&mine, schedule, as_of);
+            let total: i64 = draws.iter().map(|d| d.points.0).sum();
+            if total == 0 {
+                continue;
+            }
+            run.members += 1;
+            run.points += total;
+            expired.push((rec, total, draws));
         }
-        self.apply_draws(&mut tx, &draws).await?;
-        let b = &mut rec.member.balances;
-        b.available = Points(b.available.0 - total);
-        b.expired = Points(b.expired.0 + total);
-        self.insert_entry(
-            &mut tx,
-            program_id,
-            &rec.member.id,
-            EntryKind::Expire,
-            -total,
-            "Points expired",
-            None,
-            &draws,
-            0,
-            as_of,
-        )
-        .await?;
-        self.save_member(&mut tx, &rec, as_of).await?;
+        for chunk in expired.chunks(ROWS_PER_STATEMENT) {
+            let draws: Vec<&Draw> = chunk.iter().flat_map(|(_, _, d)| d).collect();
+            let mut p = Params::new(self.backend());
+            let cases: String = draws
+                .iter()
+                .map(|_| format!(" WHEN {} THEN {}", p.next(), p.next()))
+                .collect();
+            let sql = format!(
+                "UPDATE lots SET remaining = remaining - CASE id{cases} END WHERE id IN ({})",
+                draws
+                    .iter()
+                    .map(|d| d.lot_id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for d in &draws {
+                q = q.bind(d.lot_id).bind(d.points.0);
+            }
+            q.execute(&mut *tx).await?;
+
+            let sql = format!(
+                "INSERT INTO ledger_entries (program_id, member_id, kind, points, description, draws, shortfall, \
+                 occurred_at, created_at) VALUES {}",
+                Params::new(self.backend()).rows(chunk.len(), 9)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (rec, total, draws) in chunk {
+                q = q
+                    .bind(program_id)
+                    .bind(&rec.member.id)
+                    .bind(EntryKind::Expire.as_str())
+                    .bind(-total)
+                    .bind("Points expired")
+                    .bind(serde_json::to_string(draws)?)
+                    .bind(0_i64)
+                    .bind(ms(as_of))
+                    .bind(ms(as_of));
+            }
+            q.execute(&mut *tx).await?;
+
+            // Balances move by the amount expired: the rows are locked (or the write turn held) since
+            // they were read.
+            let mut p = Params::new(self.backend());
+            let mut cases = || -> String {
+                chunk
+                    .iter()
+                    .map(|_| format!(" WHEN {} THEN {}", p.next(), p.next()))
+                    .collect()
+            };
+            let (less, more) = (cases(), cases());
+            let sql = format!(
+                "UPDATE members SET available = available - CASE id{less} END, \
+                 expired = expired + CASE id{more} END, updated_at = {} WHERE id IN ({})",
+                p.next(),
+                p.list(chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for _ in 0..2 {
+                for (rec, total, _) in chunk {
+                    q = q.bind(&rec.member.id).bind(*total);
+                }
+            }
+            q = q.bind(ms(as_of));
+            for (rec, _, _) in chunk {
+                q = q.bind(&rec.member.id);
+            }
+            q.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
-        Ok(total)
+        Ok(Some(run))
     }
 
     /// The member's next expiry at `as_of` (date and points), from the same lots and schedule the

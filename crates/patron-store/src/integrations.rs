@@ -448,12 +448,12 @@ impl Store {
     }
 
     /// The provisioned lists a member's notifications go to, in list order (for the outbox fan-out).
-    pub(crate) async fn routed_lists(
+    /// The provisioned lists of a program with their routes, in routing order.
+    pub(crate) async fn listrak_routes(
         &self,
         tx: &mut Tx,
         program_id: &str,
-        preferred_language: Option<&str>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<(ListRoute, String)>, StoreError> {
         let rows = sqlx::query(
             "SELECT route, list_id FROM listrak_lists WHERE program_id = $1 AND list_id IS NOT NULL \
              ORDER BY position, name",
@@ -464,17 +464,28 @@ impl Store {
         let mut out = Vec::new();
         for r in rows {
             let route: String = r.try_get("route")?;
-            if ListRoute::parse(&route).is_some_and(|rt| rt.matches(preferred_language)) {
-                out.push(r.try_get("list_id")?);
+            if let Some(route) = ListRoute::parse(&route) {
+                out.push((route, r.try_get("list_id")?));
             }
         }
         Ok(out)
     }
 
-    /// Records (or coalesces into the one already waiting) a plain profile update of this member on each
-    /// routed list, when the program speaks Listrak. The row carries no values: the channel computes the
-    /// member's fields when it delivers and sends only what changed since the last call, so a burst of
-    /// changes while the row waits makes one call.
+    pub(crate) async fn routed_lists(
+        &self,
+        tx: &mut Tx,
+        program_id: &str,
+        preferred_language: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .listrak_routes(tx, program_id)
+            .await?
+            .into_iter()
+            .filter(|(route, _)| route.matches(preferred_language))
+            .map(|(_, list)| list)
+            .collect())
+    }
+
     pub(crate) async fn note_profile_change(
         &self,
         tx: &mut Tx,

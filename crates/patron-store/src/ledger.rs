@@ -2,9 +2,10 @@
 //! points, and read the ledger. Each runs in one transaction with the member's row locked, and
 //! records the notifications it causes in the same transaction.
 
+use crate::group_commit;
 use crate::outbox::NewNotification;
 use crate::rows::MemberRecord;
-use crate::{Store, StoreError, Tx, from_ms, ms};
+use crate::{Backend, Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Duration, Utc};
 use patron_domain::catalog::field;
 use patron_domain::ledger::{self, Draw, EntryKind, LedgerError, Lot};
@@ -13,6 +14,9 @@ use patron_domain::settings::{ExpiryMode, ReturnPolicy};
 use patron_domain::{EventKind, Member, MemberStatus, Points, ProgramSettings, tiers};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{OwnedMutexGuard, oneshot};
 
 #[derive(Debug, Clone)]
 pub struct ActivityInput {
@@ -82,6 +86,8 @@ pub(crate) struct ProgramCtx {
     pub settings: ProgramSettings,
     pub expiry_enabled_at: Option<DateTime<Utc>>,
     pub rewards: Vec<RewardOffer>,
+    /// The channel notifications go out on (`native` or `listrak`).
+    pub channel: String,
 }
 
 impl ProgramCtx {
@@ -109,6 +115,52 @@ impl ProgramCtx {
     }
 }
 
+/// The program context of each program an award batch touches, read once per batch inside its
+/// transaction (awards change neither settings nor rewards, so it stays current for the batch).
+#[derive(Default)]
+pub(crate) struct Programs(HashMap<String, Arc<ProgramCtx>>);
+
+impl Programs {
+    pub(crate) async fn get(
+        &mut self,
+        store: &Store,
+        tx: &mut Tx,
+        program_id: &str,
+    ) -> Result<Arc<ProgramCtx>, StoreError> {
+        if let Some(ctx) = self.0.get(program_id) {
+            return Ok(ctx.clone());
+        }
+        let ctx = Arc::new(store.program_ctx(tx, program_id).await?);
+        self.0.insert(program_id.to_string(), ctx.clone());
+        Ok(ctx)
+    }
+}
+
+/// An award waiting in the group-commit queue.
+pub(crate) struct AwardJob {
+    program_id: String,
+    external_id: String,
+    input: ActivityInput,
+    now: DateTime<Utc>,
+    reply: oneshot::Sender<Result<ActivityOutcome, StoreError>>,
+}
+
+async fn apply_awards(store: Store, turn: OwnedMutexGuard<()>, jobs: Vec<AwardJob>) {
+    match store.award_batch(turn, &jobs).await {
+        Ok(results) => {
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, awards = jobs.len(), "a batch of awards failed");
+            for job in jobs {
+                let _ = job.reply.send(Err(group_commit::failed(&e)));
+            }
+        }
+    }
+}
+
 fn ledger_rejection(e: LedgerError, field: &str) -> StoreError {
     match e {
         LedgerError::InsufficientPoints { .. } => {
@@ -120,21 +172,45 @@ fn ledger_rejection(e: LedgerError, field: &str) -> StoreError {
     }
 }
 
+/// A lot row, and whether it counts toward tiers.
+fn lot_row(r: &sqlx::any::AnyRow) -> Result<(Lot, bool), StoreError> {
+    let approved: i64 = r.try_get("approved")?;
+    // An unapproved lot stays pending until the approval job runs, whatever the clock says.
+    let available_at = if approved == 0 {
+        DateTime::<Utc>::MAX_UTC
+    } else {
+        from_ms(r.try_get("available_at")?)
+    };
+    Ok((
+        Lot {
+            id: r.try_get("id")?,
+            amount: Points(r.try_get("amount")?),
+            remaining: Points(r.try_get("remaining")?),
+            earned_at: from_ms(r.try_get("earned_at")?),
+            available_at,
+            expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(from_ms),
+        },
+        r.try_get::<i64, _>("qualifying")? != 0,
+    ))
+}
+
 impl Store {
     pub(crate) async fn program_ctx(
         &self,
         tx: &mut Tx,
         program_id: &str,
     ) -> Result<ProgramCtx, StoreError> {
-        let row = sqlx::query("SELECT settings, expiry_enabled_at FROM programs WHERE id = $1")
-            .bind(program_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(StoreError::NotFound("program"))?;
+        let row =
+            sqlx::query("SELECT settings, expiry_enabled_at, channel FROM programs WHERE id = $1")
+                .bind(program_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(StoreError::NotFound("program"))?;
         let settings: ProgramSettings =
             serde_json::from_str(&row.try_get::<String, _>("settings")?)?;
         let rewards = crate::rewards::active_offers(&mut **tx, program_id).await?;
         Ok(ProgramCtx {
+            channel: row.try_get("channel")?,
             settings,
             expiry_enabled_at: row
                 .try_get::<Option<i64>, _>("expiry_enabled_at")?
@@ -198,7 +274,9 @@ impl Store {
     }
 
     /// Awards an activity. Replaying the same idempotency key (or purchase order id) returns the
-    /// first answer and awards nothing twice.
+    /// first answer and awards nothing twice. On SQLite, awards requested at the same time are
+    /// applied together in one transaction, each within a savepoint of its own (so one refused award
+    /// changes nothing and fails alone); each is answered once that transaction has committed.
     pub async fn record_activity(
         &self,
         program_id: &str,
@@ -206,8 +284,80 @@ impl Store {
         input: &ActivityInput,
         now: DateTime<Utc>,
     ) -> Result<ActivityOutcome, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let mut rec = self.lock_member(&mut tx, program_id, external_id).await?;
+        match self.backend() {
+            Backend::Sqlite => {
+                let (reply, answer) = oneshot::channel();
+                let job = AwardJob {
+                    program_id: program_id.to_string(),
+                    external_id: external_id.to_string(),
+                    input: input.clone(),
+                    now,
+                    reply,
+                };
+                let queue = self.awards.clone();
+                self.group_commit(&queue, job, answer, apply_awards).await
+            }
+            // Row locks already let awards for different members run side by side.
+            Backend::Postgres => {
+                let mut tx = self.write_tx().await?;
+                let mut programs = Programs::default();
+                let outcome = self
+                    .award(&mut tx, &mut programs, program_id, external_id, input, now)
+                    .await?;
+                tx.commit().await?;
+                Ok(outcome)
+            }
+        }
+    }
+
+    /// Applies a batch of awards in one transaction, each in a savepoint: an award that fails is
+    /// rolled back alone and answered with its error. Fails as a whole only if the transaction does.
+    async fn award_batch(
+        &self,
+        turn: OwnedMutexGuard<()>,
+        jobs: &[AwardJob],
+    ) -> Result<Vec<Result<ActivityOutcome, StoreError>>, StoreError> {
+        let mut tx = self.write_tx_holding(turn).await?;
+        let mut programs = Programs::default();
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            sqlx::query("SAVEPOINT award").execute(&mut *tx).await?;
+            let result = self
+                .award(
+                    &mut tx,
+                    &mut programs,
+                    &job.program_id,
+                    &job.external_id,
+                    &job.input,
+                    job.now,
+                )
+                .await;
+            if result.is_err() {
+                sqlx::query("ROLLBACK TO SAVEPOINT award")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // Released at once: savepoints left stacked make every later write journal more.
+            sqlx::query("RELEASE SAVEPOINT award")
+                .execute(&mut *tx)
+                .await?;
+            results.push(result);
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// One award inside the caller's transaction.
+    async fn award(
+        &self,
+        tx: &mut Tx,
+        programs: &mut Programs,
+        program_id: &str,
+        external_id: &str,
+        input: &ActivityInput,
+        now: DateTime<Utc>,
+    ) -> Result<ActivityOutcome, StoreError> {
+        let mut rec = self.lock_member(tx, program_id, external_id).await?;
         let mut keys: Vec<(String, &str)> = Vec::new();
         if let Some(k) = &input.idempotency_key {
             keys.push((format!("key:{k}"), "Idempotency-Key"));
@@ -220,7 +370,7 @@ impl Store {
         }
         for (key, field) in &keys {
             if let Some(mut first) = self
-                .replay::<ActivityOutcome>(&mut tx, program_id, key, &input.request_hash, field)
+                .replay::<ActivityOutcome>(tx, program_id, key, &input.request_hash, field)
                 .await?
             {
                 first.replayed = true;
@@ -228,7 +378,7 @@ impl Store {
             }
         }
         rec.require_active("a blocked member earns no points")?;
-        let ctx = self.program_ctx(&mut tx, program_id).await?;
+        let ctx = programs.get(self, tx, program_id).await?;
         let rule = ctx.settings.earning.rule(&input.activity_type).ok_or_else(|| {
             StoreError::invalid(
                 "unknown_activity_type",
@@ -245,7 +395,7 @@ impl Store {
         let qualifies = ctx.settings.tiers.qualifying.contains(&input.activity_type);
         let (entry_id, _lot_id) = self
             .insert_earning(
-                &mut tx,
+                tx,
                 &mut rec,
                 &ctx,
                 Earning {
@@ -263,9 +413,9 @@ impl Store {
             )
             .await?;
         if input.activity_type == "purchase" {
-            self.take_winback_offer(&mut tx, &mut rec, &ctx, occurred_at, now)
+            self.take_winback_offer(tx, &mut rec, &ctx, occurred_at, now)
                 .await?;
-            self.reward_referrer(&mut tx, &rec, &ctx, input.amount.unwrap_or(0.0), now)
+            self.reward_referrer(tx, &rec, &ctx, input.amount.unwrap_or(0.0), now)
                 .await?;
         }
         if ctx
@@ -279,7 +429,7 @@ impl Store {
                     .map_or(ms(occurred_at), |l| l.max(ms(occurred_at))),
             );
         }
-        self.save_member(&mut tx, &rec, now).await?;
+        self.save_member(tx, &rec, now).await?;
         let outcome = ActivityOutcome {
             entry_id,
             activity_type: input.activity_type.clone(),
@@ -290,7 +440,7 @@ impl Store {
         };
         for (key, _) in &keys {
             self.remember(
-                &mut tx,
+                tx,
                 program_id,
                 key,
                 &rec.member.id,
@@ -300,7 +450,6 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok(outcome)
     }
 
@@ -402,7 +551,8 @@ impl Store {
             if let Some(n) = upgrade {
                 notes.push(n);
             }
-            self.enqueue(tx, &program_id, &notes, now).await?;
+            self.enqueue_on(tx, &program_id, &ctx.channel, &notes, now)
+                .await?;
         }
         Ok((entry_id, lot_id))
     }
@@ -468,28 +618,32 @@ impl Store {
         .bind(member_id)
         .fetch_all(&mut **tx)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let approved: i64 = r.try_get("approved")?;
-                // An unapproved lot stays pending until the approval job runs, whatever the clock says.
-                let available_at = if approved == 0 {
-                    DateTime::<Utc>::MAX_UTC
-                } else {
-                    from_ms(r.try_get("available_at")?)
-                };
-                Ok((
-                    Lot {
-                        id: r.try_get("id")?,
-                        amount: Points(r.try_get("amount")?),
-                        remaining: Points(r.try_get("remaining")?),
-                        earned_at: from_ms(r.try_get("earned_at")?),
-                        available_at,
-                        expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(from_ms),
-                    },
-                    r.try_get::<i64, _>("qualifying")? != 0,
-                ))
-            })
-            .collect()
+        rows.iter().map(lot_row).collect()
+    }
+
+    /// The lots with something left of several members, by member id.
+    pub(crate) async fn lots_of(
+        &self,
+        tx: &mut Tx,
+        member_ids: &[&str],
+    ) -> Result<HashMap<String, Vec<Lot>>, StoreError> {
+        let mut out: HashMap<String, Vec<Lot>> = HashMap::new();
+        for chunk in member_ids.chunks(500) {
+            let sql = format!(
+                "SELECT member_id, id, amount, remaining, earned_at, available_at, approved, expires_at, qualifying \
+                 FROM lots WHERE member_id IN ({}) AND remaining > 0",
+                crate::group_commit::Params::new(self.backend()).list(chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&mut **tx).await? {
+                let (lot, _) = lot_row(&r)?;
+                out.entry(r.try_get("member_id")?).or_default().push(lot);
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) async fn apply_draws(&self, tx: &mut Tx, draws: &[Draw]) -> Result<(), StoreError> {

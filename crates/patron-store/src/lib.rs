@@ -10,6 +10,7 @@ mod delivery;
 mod digest;
 mod error;
 mod expiry;
+mod group_commit;
 mod integrations;
 mod jobs;
 mod ledger;
@@ -25,7 +26,7 @@ mod winback;
 
 pub use backfill::{BackfillProgress, BackfillRow};
 pub use console::ConsoleSession;
-pub use delivery::{AttemptView, ClaimedRow, Finish};
+pub use delivery::{AttemptView, ClaimedRow, ContactWrite, Finish};
 pub use digest::DigestRun;
 pub use error::{Rejection, StoreError};
 pub use expiry::{ExpiryRun, ReminderRun};
@@ -129,6 +130,10 @@ pub struct Store {
     /// them collide on the file lock and back off in SQLite's busy handler. (Other processes on the
     /// same file are still kept safe by the file lock and the busy timeout.)
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Delivery outcomes waiting to be recorded together (see [`group_commit`]).
+    finishes: std::sync::Arc<group_commit::Queue<delivery::FinishJob>>,
+    /// Awards waiting to be applied together (SQLite only).
+    awards: std::sync::Arc<group_commit::Queue<ledger::AwardJob>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -177,10 +182,19 @@ impl Store {
                 url: redact_url(&url),
                 source: e,
             })?;
+        let write_gate: std::sync::Arc<tokio::sync::Mutex<()>> = Default::default();
+        // On SQLite a batch takes the one write turn; on PostgreSQL batches of one kind take turns
+        // among themselves only.
+        let turn = || match backend {
+            Backend::Sqlite => write_gate.clone(),
+            Backend::Postgres => Default::default(),
+        };
         Ok(Store {
             pool,
             backend,
-            write_gate: Default::default(),
+            finishes: std::sync::Arc::new(group_commit::Queue::new(turn())),
+            awards: std::sync::Arc::new(group_commit::Queue::new(turn())),
+            write_gate,
         })
     }
 
@@ -226,6 +240,23 @@ impl Store {
         Ok(Tx {
             tx: self.pool.begin().await?,
             _turn: None,
+        })
+    }
+
+    /// Starts a write transaction for a caller that already holds the turn (a group-commit batch).
+    pub(crate) async fn write_tx_holding(
+        &self,
+        turn: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<Tx, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => Tx {
+                tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                _turn: Some(turn),
+            },
+            Backend::Postgres => Tx {
+                tx: self.pool.begin().await?,
+                _turn: Some(turn),
+            },
         })
     }
 

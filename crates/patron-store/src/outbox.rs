@@ -1,10 +1,21 @@
 //! The notification outbox: rows written in the same transaction as the change that causes them,
 //! with every field already computed, and read back for `GET /v1/deliveries`.
 
+use crate::group_commit::{Params, ROWS_PER_STATEMENT};
+use crate::integrations::ListRoute;
 use crate::{Store, StoreError, Tx, from_ms, ms};
 use chrono::{DateTime, Utc};
 use patron_domain::{EventKind, Fields};
 use sqlx::{AssertSqlSafe, Row};
+use std::collections::{BTreeSet, HashMap};
+
+/// `(?, …, ?, 'pending', 0, ?, ?), …`: placeholders for `n` delivery rows.
+fn rows_sql(p: &mut Params, n: usize) -> String {
+    (0..n)
+        .map(|_| format!("({}, 'pending', 0, {})", p.list(7), p.list(2)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// A notification to record. `dedupe_key` makes a second identical one a no-op (e.g. once a month).
 #[derive(Debug, Clone)]
@@ -64,55 +75,111 @@ impl Store {
             .bind(program_id)
             .fetch_one(&mut **tx)
             .await?;
-        let mut recorded = 0;
-        for note in notes {
-            // On Listrak, one row per routed list (each list has its own lane); the first keeps the plain
-            // dedupe key so a key recorded before a channel switch still dedupes.
-            let lists: Vec<Option<String>> = if channel == "listrak" {
-                let language: Option<String> = match &note.member_id {
-                    Some(id) => sqlx::query_scalar::<_, Option<String>>(
-                        "SELECT preferred_language FROM members WHERE id = $1",
-                    )
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .flatten(),
-                    None => None,
-                };
-                let routed = self
-                    .routed_lists(tx, program_id, language.as_deref())
-                    .await?;
-                routed.into_iter().map(Some).collect()
+        self.enqueue_on(tx, program_id, &channel, notes, now).await
+    }
+
+    /// [`Store::enqueue`] on a channel the caller read in this transaction.
+    pub(crate) async fn enqueue_on(
+        &self,
+        tx: &mut Tx,
+        program_id: &str,
+        channel: &str,
+        notes: &[NewNotification],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if notes.is_empty() {
+            return Ok(0);
+        }
+        // On Listrak, one row per routed list (each list has its own lane); the first keeps the plain
+        // dedupe key so a key recorded before a channel switch still dedupes.
+        let rows: Vec<(&NewNotification, Option<String>, Option<String>)> = if channel == "listrak"
+        {
+            let lists = self.listrak_routes(tx, program_id).await?;
+            // Languages matter only when a list is routed by one.
+            let languages = if lists.iter().all(|(route, _)| *route == ListRoute::All) {
+                HashMap::new()
             } else {
-                vec![None]
+                self.languages(tx, notes).await?
             };
-            for (i, list_id) in lists.iter().enumerate() {
-                let dedupe_key = match (&note.dedupe_key, list_id) {
-                    (Some(k), Some(l)) if i > 0 => Some(format!("{k}@list:{l}")),
-                    (k, _) => k.clone(),
-                };
-                let result = sqlx::query(
-                    // Due at once (next_attempt_at 0), even when a job ran "as of" a later instant:
-                    // `created_at` keeps the instant the notification belongs to.
-                    "INSERT INTO deliveries (program_id, member_id, event, email, channel, list_id, fields, status, \
-                     next_attempt_at, dedupe_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $9, $8) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(program_id)
-                .bind(&note.member_id)
-                .bind(note.event.name())
-                .bind(&note.email)
-                .bind(&channel)
-                .bind(list_id)
-                .bind(serde_json::to_string(&note.fields)?)
-                .bind(ms(now))
-                .bind(dedupe_key)
-                .execute(&mut **tx)
-                .await?;
-                recorded += result.rows_affected();
+            let mut rows = Vec::new();
+            for note in notes {
+                let language = note
+                    .member_id
+                    .as_ref()
+                    .and_then(|id| languages.get(id))
+                    .and_then(Option::as_deref);
+                let routed = lists
+                    .iter()
+                    .filter(|(route, _)| route.matches(language))
+                    .map(|(_, list)| list);
+                for (i, list_id) in routed.enumerate() {
+                    let dedupe_key = match &note.dedupe_key {
+                        Some(k) if i > 0 => Some(format!("{k}@list:{list_id}")),
+                        k => k.clone(),
+                    };
+                    rows.push((note, Some(list_id.clone()), dedupe_key));
+                }
             }
+            rows
+        } else {
+            notes
+                .iter()
+                .map(|n| (n, None, n.dedupe_key.clone()))
+                .collect()
+        };
+        let mut recorded = 0;
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            // Due at once (next_attempt_at 0), even when a job ran "as of" a later instant:
+            // `created_at` keeps the instant the notification belongs to.
+            let sql = format!(
+                "INSERT INTO deliveries (program_id, member_id, event, email, channel, list_id, fields, status, \
+                 next_attempt_at, dedupe_key, created_at) VALUES {} ON CONFLICT DO NOTHING",
+                rows_sql(&mut Params::new(self.backend()), chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (note, list_id, dedupe_key) in chunk {
+                q = q
+                    .bind(program_id)
+                    .bind(&note.member_id)
+                    .bind(note.event.name())
+                    .bind(&note.email)
+                    .bind(channel)
+                    .bind(list_id)
+                    .bind(serde_json::to_string(&note.fields)?)
+                    .bind(dedupe_key)
+                    .bind(ms(now));
+            }
+            recorded += q.execute(&mut **tx).await?.rows_affected();
         }
         Ok(recorded)
+    }
+
+    /// The preferred language of each member the notes are for, as the transaction sees it.
+    async fn languages(
+        &self,
+        tx: &mut Tx,
+        notes: &[NewNotification],
+    ) -> Result<HashMap<String, Option<String>>, StoreError> {
+        let ids: BTreeSet<&str> = notes
+            .iter()
+            .filter_map(|n| n.member_id.as_deref())
+            .collect();
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, preferred_language FROM members WHERE id IN ({})",
+                Params::new(self.backend()).list(chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&mut **tx).await? {
+                out.insert(r.try_get("id")?, r.try_get("preferred_language")?);
+            }
+        }
+        Ok(out)
     }
 
     pub async fn list_deliveries(

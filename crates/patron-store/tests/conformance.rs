@@ -584,6 +584,242 @@ conformance!(
     }
 );
 
+// ---- Batched writes: group commit, claims and fenced finishes ----
+
+use patron_store::{ContactState, ContactWrite, Finish};
+
+conformance!(
+    awards_made_at_once_are_each_answered_alone_and_a_refused_one_changes_nothing,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        for m in ["a", "b"] {
+            member(&store, &p, m).await;
+        }
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let (store, p) = (store.clone(), p.clone());
+            tasks.push(tokio::spawn(async move {
+                let (who, input) = match i % 4 {
+                    0 => ("a", purchase(&format!("o{i}"), 10.0)),
+                    1 => ("b", purchase(&format!("o{i}"), 10.0)),
+                    2 => (
+                        "a",
+                        ActivityInput {
+                            activity_type: "no-such-type".into(),
+                            ..purchase(&format!("bad{i}"), 10.0)
+                        },
+                    ),
+                    _ => ("nobody", purchase(&format!("lost{i}"), 10.0)),
+                };
+                (i, store.record_activity(&p, who, &input, t0()).await)
+            }));
+        }
+        for t in tasks {
+            let (i, answer) = t.await.expect("join");
+            match (i % 4, answer) {
+                (0 | 1, Ok(out)) => assert_eq!(out.points, 10),
+                (2, Err(StoreError::Rejected(r))) => assert_eq!(r.code, "unknown_activity_type"),
+                (3, Err(StoreError::NotFound("member"))) => {}
+                (k, other) => panic!("award kind {k}: {other:?}"),
+            }
+        }
+        for m in ["a", "b"] {
+            let balance = store.member(&p, m).await.expect("member").balances;
+            assert_eq!(balance.available.0, 60, "six purchases of 10 for {m}");
+            let entries = store.ledger_page(&p, m, None, 100).await.expect("ledger");
+            assert_eq!(entries.len(), 6, "refused awards left no entry for {m}");
+        }
+        assert_eq!(events(&store, &p, "Points Earned").await.len(), 12);
+        let replay = store
+            .record_activity(&p, "a", &purchase("o0", 10.0), t0())
+            .await
+            .expect("replay");
+        assert!(replay.replayed);
+    }
+);
+
+fn delivered() -> Finish {
+    Finish::Delivered {
+        detail: "ok".into(),
+    }
+}
+
+fn contact_write(email: &str) -> ContactWrite {
+    ContactWrite {
+        list_id: "L1".into(),
+        member_id: "unused".into(),
+        state: ContactState {
+            email: email.into(),
+            sent_fields: Default::default(),
+            unsubscribed: false,
+        },
+    }
+}
+
+conformance!(
+    a_finish_whose_lease_was_lost_changes_nothing_and_records_no_contact_state,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        member(&store, &p, "a").await;
+        store
+            .record_activity(&p, "a", &purchase("o1", 10.0), t0())
+            .await
+            .expect("award");
+        let first = store
+            .claim_deliveries(t0(), 1000, 10)
+            .await
+            .expect("claim")
+            .remove(0);
+        let member_id = first
+            .member
+            .as_ref()
+            .expect("member read with the claim")
+            .id
+            .clone();
+        assert_eq!(
+            first.member.as_ref().map(|m| m.external_id.as_str()),
+            Some("a")
+        );
+        let later = t0() + Duration::seconds(5);
+        let second = store
+            .claim_deliveries(later, 1000, 10)
+            .await
+            .expect("reclaim")
+            .remove(0);
+        assert_eq!(first.id, second.id, "the expired claim is taken over");
+        let mut stale = contact_write("stale@example.com");
+        stale.member_id.clone_from(&member_id);
+        let held = store
+            .finish_delivery(&first, &delivered(), Some(stale), later)
+            .await
+            .expect("finish");
+        assert!(!held, "the first lease was lost");
+        assert!(
+            store
+                .listrak_contact(&p, "L1", &member_id)
+                .await
+                .expect("contact")
+                .is_none(),
+            "a lost lease records no contact state"
+        );
+        let mut fresh = contact_write("a@example.com");
+        fresh.member_id.clone_from(&member_id);
+        assert!(
+            store
+                .finish_delivery(&second, &delivered(), Some(fresh), later)
+                .await
+                .expect("finish")
+        );
+        assert_eq!(
+            store
+                .listrak_contact(&p, "L1", &member_id)
+                .await
+                .expect("contact")
+                .map(|c| c.email),
+            Some("a@example.com".to_string())
+        );
+        let attempts = store
+            .delivery_attempts(&p, second.id)
+            .await
+            .expect("attempts");
+        assert_eq!(attempts.len(), 1, "one attempt logged: {attempts:?}");
+        assert_eq!(attempts[0].outcome, "delivered");
+    }
+);
+
+conformance!(
+    outcomes_finished_together_are_each_recorded_in_lane_order,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        for m in ["a", "b", "c"] {
+            member(&store, &p, m).await;
+            for o in 0..2 {
+                store
+                    .record_activity(&p, m, &purchase(&format!("{m}-{o}"), 10.0), t0())
+                    .await
+                    .expect("award");
+            }
+        }
+        let rows = store
+            .claim_deliveries(t0(), 60_000, 100)
+            .await
+            .expect("claim");
+        assert_eq!(rows.len(), 3, "one row per lane: {rows:?}");
+        let mut tasks = Vec::new();
+        for row in rows.clone() {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store.finish_delivery(&row, &delivered(), None, t0()).await
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.expect("join").expect("finish"));
+        }
+        let next = store
+            .claim_deliveries(t0(), 60_000, 100)
+            .await
+            .expect("claim");
+        assert_eq!(next.len(), 3);
+        for n in &next {
+            let first = rows.iter().find(|r| r.email == n.email).expect("same lane");
+            assert!(n.id > first.id, "each lane's second row follows its first");
+        }
+        store.unclaim_deliveries(&next).await.expect("give back");
+        let again = store
+            .claim_deliveries(t0(), 60_000, 100)
+            .await
+            .expect("claim");
+        let ids = |v: &[patron_store::ClaimedRow]| v.iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(&again), ids(&next), "given back rows are due at once");
+    }
+);
+
+conformance!(
+    expiry_pages_through_members_and_keeps_each_balance_equal_to_its_ledger,
+    |store: Store| async move {
+        let p = program(&store, "p1").await;
+        let mut s = ProgramSettings::default();
+        s.expiry.mode = patron_domain::settings::ExpiryMode::PerLot;
+        s.expiry.days = 30;
+        store.put_settings(&p, &s, t0()).await.expect("settings");
+        let members = ["a", "b", "c", "d", "e"];
+        for (i, m) in members.iter().enumerate() {
+            member(&store, &p, m).await;
+            store
+                .record_activity(
+                    &p,
+                    m,
+                    &purchase(&format!("o-{m}"), 10.0 * (i + 1) as f64),
+                    t0(),
+                )
+                .await
+                .expect("award");
+        }
+        let run = store
+            .expire_points(&p, t0() + Duration::days(31), 2)
+            .await
+            .expect("expire");
+        assert_eq!((run.members, run.points), (5, 150));
+        for m in members {
+            let b = store.member(&p, m).await.expect("member").balances;
+            let sum: i64 = store
+                .ledger_page(&p, m, None, 100)
+                .await
+                .expect("ledger")
+                .iter()
+                .map(|e| e.points)
+                .sum();
+            assert_eq!((b.available.0, sum), (0, 0), "{m}");
+            assert!(b.expired.0 > 0);
+        }
+        let again = store
+            .expire_points(&p, t0() + Duration::days(32), 2)
+            .await
+            .expect("expire");
+        assert_eq!(again.members, 0, "nothing expires twice");
+    }
+);
+
 conformance!(
     console_sessions_live_until_they_expire_or_sign_out,
     |store: Store| async move {
@@ -823,7 +1059,7 @@ conformance!(
             detail: "201 Created".into(),
         };
         store
-            .finish_delivery(&claimed[0], &finish, t0() + Duration::days(3))
+            .finish_delivery(&claimed[0], &finish, None, t0() + Duration::days(3))
             .await
             .expect("finish");
         let counts = store.delivery_counts(&p).await.expect("counts");

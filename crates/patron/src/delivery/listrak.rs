@@ -3,8 +3,9 @@
 //! sends only the member's fields that changed since the last call, then, for a member who opted out in
 //! Patron, the unsubscribe as its own call. Email changes go first, as their own call.
 //!
-//! The worker calls [`deliver`] with no database transaction open; this module reads and writes the
-//! store only in short statements of its own.
+//! The worker calls [`attempt`] with no database transaction open; this module only reads the store
+//! (and records integration-wide trouble). The contact state an attempt leaves behind is handed back
+//! in the [`Attempt`], for the worker to record with the outcome, fenced on the claim.
 
 use super::{ClaimedDelivery, Outcome};
 use crate::app::App;
@@ -15,19 +16,80 @@ use ::listrak::{
 use chrono::Utc;
 use patron_domain::profile::common_fields;
 use patron_domain::{EventKind, Fields, Member};
-use patron_store::{ContactState, IntegrationRow, ListRow, StoreError, integration_status};
+use patron_store::{
+    ContactState, ContactWrite, IntegrationRow, ListRow, StoreError, integration_status,
+};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// Delivers one claimed row of channel `listrak`. Never panics, never holds a transaction.
-pub async fn deliver(app: &App, d: &ClaimedDelivery) -> Outcome {
-    match attempt(app, d).await {
+/// What one attempt came to, and the contact state it leaves behind.
+#[derive(Debug)]
+pub struct Attempt {
+    pub outcome: Outcome,
+    /// What Listrak now knows of the contact (address, fields sent, unsubscribed), when it changed.
+    pub contact: Option<ContactWrite>,
+}
+
+/// What the worker already read for a row, with its claim; anything left `None` is read here.
+#[derive(Debug, Default, Clone)]
+pub struct Known {
+    /// The program's integration (`Some(None)`: not connected).
+    pub integration: Option<Option<Arc<IntegrationRow>>>,
+    pub member: Option<Member>,
+    /// The contact state on the row's list (`Some(None)`: Listrak was never told of them).
+    pub contact: Option<Option<ContactState>>,
+}
+
+/// Delivers one claimed row of channel `listrak`, handing back the contact state to record with the
+/// outcome. Never panics, never holds a transaction.
+pub async fn attempt(app: &App, d: &ClaimedDelivery, known: Known) -> Attempt {
+    let mut contact = Contact::default();
+    let outcome = match run(app, d, known, &mut contact).await {
         Ok(outcome) => outcome,
         Err(Failure::Store(e)) => Outcome::Retry {
             reason: format!("database: {e}"),
             retry_after: None,
             may_have_been_applied: false,
         },
-        Err(Failure::Listrak(e)) => classify(app, d, &e).await,
+        Err(Failure::Listrak(e)) => classify(app, d, &e, &mut contact).await,
+    };
+    Attempt {
+        outcome,
+        contact: contact.0,
+    }
+}
+
+/// Delivers one claimed row and records the contact state at once (outside the worker).
+pub async fn deliver(app: &App, d: &ClaimedDelivery) -> Outcome {
+    let Attempt { outcome, contact } = attempt(app, d, Known::default()).await;
+    if let Some(c) = contact
+        && let Err(e) = app
+            .store()
+            .save_listrak_contact(
+                &d.program_id,
+                &c.list_id,
+                &c.member_id,
+                &c.state,
+                Utc::now(),
+            )
+            .await
+    {
+        tracing::warn!(program = %d.program_id, error = %e, "could not record the Listrak contact state");
+    }
+    outcome
+}
+
+/// The latest contact state of the attempt under way.
+#[derive(Default)]
+struct Contact(Option<ContactWrite>);
+
+impl Contact {
+    fn set(&mut self, list_id: &str, member_id: &str, state: &ContactState) {
+        self.0 = Some(ContactWrite {
+            list_id: list_id.to_string(),
+            member_id: member_id.to_string(),
+            state: state.clone(),
+        });
     }
 }
 
@@ -67,8 +129,12 @@ struct Target {
     client: ListrakClient,
 }
 
-async fn target(app: &App, d: &ClaimedDelivery) -> Result<Result<Target, Outcome>, Failure> {
-    let Some(row) = app.store().listrak_integration(&d.program_id).await? else {
+fn target(
+    app: &App,
+    d: &ClaimedDelivery,
+    row: Option<&IntegrationRow>,
+) -> Result<Result<Target, Outcome>, Failure> {
+    let Some(row) = row else {
         return Ok(Err(hold("Listrak is not connected for this program")));
     };
     match row.status.as_str() {
@@ -87,7 +153,7 @@ async fn target(app: &App, d: &ClaimedDelivery) -> Result<Result<Target, Outcome
     let Some(wanted) = d.list_id.as_deref() else {
         return Ok(Err(dead("no Listrak list on this row")));
     };
-    let Some(list) = find_list(&row, wanted) else {
+    let Some(list) = find_list(row, wanted) else {
         return Ok(Err(dead(format!(
             "Listrak list {wanted} is no longer configured for this program"
         ))));
@@ -95,7 +161,7 @@ async fn target(app: &App, d: &ClaimedDelivery) -> Result<Result<Target, Outcome
     let Ok(list_id) = wanted.parse::<i64>() else {
         return Ok(Err(dead(format!("`{wanted}` is not a Listrak list id"))));
     };
-    let client = match app.listrak_client(&row) {
+    let client = match app.listrak_client(row) {
         Ok(c) => c,
         Err(e) => {
             return Ok(Err(hold(format!(
@@ -136,19 +202,42 @@ fn detail(outcome: UpsertOutcome) -> String {
     }
 }
 
-async fn attempt(app: &App, d: &ClaimedDelivery) -> Result<Outcome, Failure> {
-    let t = match target(app, d).await? {
+async fn run(
+    app: &App,
+    d: &ClaimedDelivery,
+    known: Known,
+    c: &mut Contact,
+) -> Result<Outcome, Failure> {
+    let integration = match known.integration {
+        Some(i) => i,
+        None => app
+            .store()
+            .listrak_integration(&d.program_id)
+            .await?
+            .map(Arc::new),
+    };
+    let t = match target(app, d, integration.as_deref())? {
         Ok(t) => t,
         Err(outcome) => return Ok(outcome),
     };
-    let member = match &d.member_id {
-        Some(id) => Some(app.store().listrak_member(id).await?),
-        None => None,
+    let member = match (&d.member_id, known.member) {
+        (Some(_), Some(m)) => Some(m),
+        (Some(id), None) => Some(app.store().listrak_member(id).await?),
+        (None, _) => None,
+    };
+    let state = match (&member, known.contact) {
+        (_, Some(state)) => state,
+        (Some(m), None) => {
+            app.store()
+                .listrak_contact(&d.program_id, &t.list_id.to_string(), &m.id)
+                .await?
+        }
+        (None, None) => None,
     };
     match d.event.as_deref() {
-        Some(event) => deliver_event(app, d, &t, event, member).await,
+        Some(event) => deliver_event(app, d, c, &t, event, member, state).await,
         None => match member {
-            Some(m) => sync_profile(app, d, &t, &m).await,
+            Some(m) => sync_profile(app, d, c, &t, &m, state).await,
             None => Ok(dead("a profile update without a member")),
         },
     }
@@ -157,9 +246,11 @@ async fn attempt(app: &App, d: &ClaimedDelivery) -> Result<Outcome, Failure> {
 async fn deliver_event(
     app: &App,
     d: &ClaimedDelivery,
+    c: &mut Contact,
     t: &Target,
     event: &str,
     member: Option<Member>,
+    mut state: Option<ContactState>,
 ) -> Result<Outcome, Failure> {
     let Some(event_id) = t.list.event_ids.get(event).copied() else {
         mark(app, d, integration_status::NEEDS_REPROVISIONING, event).await;
@@ -191,11 +282,7 @@ async fn deliver_event(
         return Ok(dead("the member opted out: events are never sent to them"));
     }
     let list_key = t.list_id.to_string();
-    let mut state = app
-        .store()
-        .listrak_contact(&d.program_id, &list_key, &member.id)
-        .await?;
-    change_address(app, d, t, &member, &mut state, &d.email).await?;
+    change_address(d, c, t, &member, &mut state, &d.email).await?;
     // Subscribed only for a contact Patron has not sent yet: for one it knows, asking again would turn
     // "unsubscribed in Listrak meanwhile" into a different refusal, and never re-subscribes anyone.
     if state.is_none() {
@@ -211,9 +298,7 @@ async fn deliver_event(
     state
         .sent_fields
         .extend(d.fields.iter().map(|(k, v)| (k.clone(), v.clone())));
-    app.store()
-        .save_listrak_contact(&d.program_id, &list_key, &member.id, &state, Utc::now())
-        .await?;
+    c.set(&list_key, &member.id, &state);
     Ok(Outcome::Delivered {
         detail: detail(outcome),
     })
@@ -224,14 +309,12 @@ async fn deliver_event(
 async fn sync_profile(
     app: &App,
     d: &ClaimedDelivery,
+    c: &mut Contact,
     t: &Target,
     member: &Member,
+    mut state: Option<ContactState>,
 ) -> Result<Outcome, Failure> {
     let list_key = t.list_id.to_string();
-    let mut state = app
-        .store()
-        .listrak_contact(&d.program_id, &list_key, &member.id)
-        .await?;
     if state.is_none() && member.opted_out {
         return Ok(Outcome::Delivered {
             detail: "not sent: the member opted out before Listrak knew them".into(),
@@ -240,7 +323,7 @@ async fn sync_profile(
     let settings = app.store().settings(&d.program_id).await?;
     let rewards = app.store().reward_offers(&d.program_id).await?;
     let now_fields = common_fields(member, &settings, &rewards);
-    change_address(app, d, t, member, &mut state, &member.email).await?;
+    change_address(d, c, t, member, &mut state, &member.email).await?;
     let mut st = state.clone().unwrap_or_default();
     let changed: Fields = now_fields
         .iter()
@@ -262,9 +345,7 @@ async fn sync_profile(
         calls.push(format!("profile {}", detail(outcome)));
         st.email.clone_from(&member.email);
         st.sent_fields.extend(changed);
-        app.store()
-            .save_listrak_contact(&d.program_id, &list_key, &member.id, &st, Utc::now())
-            .await?;
+        c.set(&list_key, &member.id, &st);
     }
     if member.opted_out && !st.unsubscribed {
         let mut contact = ContactUpsert::new(member.email.clone());
@@ -274,9 +355,7 @@ async fn sync_profile(
             .await?;
         calls.push("unsubscribed".into());
         st.unsubscribed = true;
-        app.store()
-            .save_listrak_contact(&d.program_id, &list_key, &member.id, &st, Utc::now())
-            .await?;
+        c.set(&list_key, &member.id, &st);
     }
     Ok(Outcome::Delivered {
         detail: if calls.is_empty() {
@@ -291,8 +370,8 @@ async fn sync_profile(
 /// (`newEmailAddress`, its own call). If Listrak refuses the move for this contact, the new address is
 /// used from now on (a new contact) rather than blocking the member's lane forever.
 async fn change_address(
-    app: &App,
     d: &ClaimedDelivery,
+    c: &mut Contact,
     t: &Target,
     member: &Member,
     state: &mut Option<ContactState>,
@@ -319,15 +398,7 @@ async fn change_address(
         Err(e) => return Err(e.into()),
     }
     st.email = new_email.to_string();
-    app.store()
-        .save_listrak_contact(
-            &d.program_id,
-            &t.list_id.to_string(),
-            &member.id,
-            st,
-            Utc::now(),
-        )
-        .await?;
+    c.set(&t.list_id.to_string(), &member.id, st);
     Ok(())
 }
 
@@ -342,7 +413,7 @@ async fn mark(app: &App, d: &ClaimedDelivery, status: &str, why: &str) {
 }
 
 /// Maps a failed call to what the worker should do, recording integration-wide trouble.
-async fn classify(app: &App, d: &ClaimedDelivery, e: &Error) -> Outcome {
+async fn classify(app: &App, d: &ClaimedDelivery, e: &Error, c: &mut Contact) -> Outcome {
     let reason = match e.code() {
         Some(code) => format!("{code}: {e}"),
         None => e.to_string(),
@@ -362,7 +433,7 @@ async fn classify(app: &App, d: &ClaimedDelivery, e: &Error) -> Outcome {
                 e.code(),
                 Some("ERROR_UNSUBSCRIBED_EMAIL_ADDRESS" | "ERROR_UPDATE_UNSUBSCRIBE_WITH_EVENTS")
             ) {
-                remember_unsubscribed(app, d).await;
+                remember_unsubscribed(app, d, c).await;
             }
             dead(reason)
         }
@@ -375,26 +446,34 @@ async fn classify(app: &App, d: &ClaimedDelivery, e: &Error) -> Outcome {
 }
 
 /// Listrak says the contact unsubscribed: later calls stop asking to subscribe them.
-async fn remember_unsubscribed(app: &App, d: &ClaimedDelivery) {
+async fn remember_unsubscribed(app: &App, d: &ClaimedDelivery, c: &mut Contact) {
     let (Some(member_id), Some(list_id)) = (&d.member_id, &d.list_id) else {
         return;
     };
-    let store = app.store();
-    let result = async {
-        let mut st = store
-            .listrak_contact(&d.program_id, list_id, member_id)
-            .await?
-            .unwrap_or_default();
-        if st.email.is_empty() {
-            st.email.clone_from(&d.email);
+    // This attempt may have changed the contact already (a moved address) without recording it yet.
+    let pending =
+        c.0.as_ref()
+            .filter(|w| w.list_id == *list_id && w.member_id == *member_id)
+            .map(|w| w.state.clone());
+    let known = match pending {
+        Some(st) => Ok(Some(st)),
+        None => {
+            app.store()
+                .listrak_contact(&d.program_id, list_id, member_id)
+                .await
         }
-        st.unsubscribed = true;
-        store
-            .save_listrak_contact(&d.program_id, list_id, member_id, &st, Utc::now())
-            .await
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(program = %d.program_id, error = %e, "could not record an unsubscribed contact");
+    };
+    match known {
+        Ok(st) => {
+            let mut st = st.unwrap_or_default();
+            if st.email.is_empty() {
+                st.email.clone_from(&d.email);
+            }
+            st.unsubscribed = true;
+            c.set(list_id, member_id, &st);
+        }
+        Err(e) => {
+            tracing::warn!(program = %d.program_id, error = %e, "could not read the contact to record it unsubscribed")
+        }
     }
 }

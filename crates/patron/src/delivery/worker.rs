@@ -1,13 +1,16 @@
 //! The outbox worker: keeps up to `delivery_concurrency` notifications in flight, each claimed with a
 //! lease (at most one per contact and list), delivered with no database transaction open, and
-//! finished with an update fenced on the claim. A crash leaves the claim to expire; another worker
+//! finished with an update fenced on the claim (outcomes finishing together share a transaction). A crash leaves the claim to expire; another worker
 //! (or this one after a restart) takes the row over, so nothing accepted is lost.
 
+use super::listrak::Known;
 use super::policy::{Decision, RetryPolicy};
 use super::{ClaimedDelivery, Outcome};
 use crate::app::{App, AppError};
 use chrono::{Duration, Utc};
-use patron_store::{ClaimedRow, Finish};
+use patron_store::{ClaimedRow, ContactWrite, Finish, IntegrationRow};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -44,8 +47,23 @@ pub fn policy(app: &App) -> RetryPolicy {
     }
 }
 
-/// Hands a claimed row to its channel.
-async fn attempt(app: &App, row: &ClaimedRow) -> Outcome {
+/// A claimed row, with the Listrak integration of its program as read for its batch.
+struct Ready {
+    row: ClaimedRow,
+    integration: Option<Option<Arc<IntegrationRow>>>,
+}
+
+/// An attempt that has come back from its channel, to be recorded.
+struct Attempted {
+    row: ClaimedRow,
+    outcome: Outcome,
+    contact: Option<ContactWrite>,
+}
+
+/// Hands a claimed row to its channel (no database write here: the outcome and the Listrak contact
+/// state it leaves are recorded by [`record`]).
+async fn attempt(app: &App, ready: Ready) -> Attempted {
+    let Ready { row, integration } = ready;
     let d = ClaimedDelivery {
         id: row.id,
         program_id: row.program_id.clone(),
@@ -57,18 +75,39 @@ async fn attempt(app: &App, row: &ClaimedRow) -> Outcome {
         fields: row.fields.clone(),
         attempts: row.attempts,
     };
-    match d.channel.as_str() {
-        "native" => super::native::deliver(app, &d).await,
-        "listrak" => super::listrak::deliver(app, &d).await,
-        other => Outcome::Dead {
-            reason: format!("unknown channel `{other}`"),
-        },
+    let (outcome, contact) = match d.channel.as_str() {
+        "native" => (super::native::deliver(app, &d).await, None),
+        "listrak" => {
+            let known = Known {
+                integration,
+                member: row.member.clone(),
+                contact: row.contact.clone(),
+            };
+            let a = super::listrak::attempt(app, &d, known).await;
+            (a.outcome, a.contact)
+        }
+        other => (
+            Outcome::Dead {
+                reason: format!("unknown channel `{other}`"),
+            },
+            None,
+        ),
+    };
+    Attempted {
+        row,
+        outcome,
+        contact,
     }
 }
 
-/// Delivers one claimed row and records the result. Returns the decision taken.
-async fn process(app: &App, policy: &RetryPolicy, row: ClaimedRow) -> Result<Decision, AppError> {
-    let outcome = attempt(app, &row).await;
+/// Decides what an attempt leads to and records it, fenced on the claim. Outcomes recorded at the
+/// same time share one transaction (the store's group commit).
+async fn record(app: &App, policy: &RetryPolicy, a: Attempted) -> Result<Decision, AppError> {
+    let Attempted {
+        row,
+        outcome,
+        contact,
+    } = a;
     let now = Utc::now();
     let decision = policy.decide(outcome, row.attempts, row.ambiguous, now);
     let finish = match &decision {
@@ -101,7 +140,11 @@ async fn process(app: &App, policy: &RetryPolicy, row: ClaimedRow) -> Result<Dec
         &format!("{}/{label}", row.channel),
         1,
     );
-    if !app.store().finish_delivery(&row, &finish, now).await? {
+    if !app
+        .store()
+        .finish_delivery(&row, &finish, contact, now)
+        .await?
+    {
         tracing::warn!(
             delivery = row.id,
             "lease lost before the attempt finished; another worker owns the row now"
@@ -110,36 +153,56 @@ async fn process(app: &App, policy: &RetryPolicy, row: ClaimedRow) -> Result<Dec
     Ok(decision)
 }
 
-fn spawn_attempts(
-    set: &mut JoinSet<Result<Decision, AppError>>,
-    app: &App,
-    policy: &RetryPolicy,
-    rows: Vec<ClaimedRow>,
-) {
-    for row in rows {
-        let (app, policy) = (app.clone(), policy.clone());
-        set.spawn(async move { process(&app, &policy, row).await });
-    }
-}
-
-/// Claims what is due (up to the concurrency) and delivers it; returns when every claimed row is done.
-pub async fn run_once(app: &App) -> Result<Pass, AppError> {
-    let policy = policy(app);
+/// Claims up to `limit` rows and reads the Listrak integration of each program once for the batch
+/// (a read that fails is left to each attempt to retry).
+async fn claim(app: &App, limit: usize) -> Result<Vec<Ready>, AppError> {
     let rows = app
         .store()
         .claim_deliveries(
             Utc::now(),
             app.settings().delivery_lease_ms as i64,
-            app.settings().delivery_concurrency as u32,
+            limit as u32,
         )
         .await?;
+    let mut integrations: HashMap<String, Option<Arc<IntegrationRow>>> = HashMap::new();
+    for row in rows.iter().filter(|r| r.channel == "listrak") {
+        if !integrations.contains_key(&row.program_id)
+            && let Ok(found) = app.store().listrak_integration(&row.program_id).await
+        {
+            integrations.insert(row.program_id.clone(), found.map(Arc::new));
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let integration = integrations.get(&row.program_id).cloned();
+            Ready { row, integration }
+        })
+        .collect())
+}
+
+/// Claims what is due (up to the concurrency) and delivers it; returns when every claimed row is
+/// done and recorded.
+pub async fn run_once(app: &App) -> Result<Pass, AppError> {
+    let policy = policy(app);
+    let ready = claim(app, app.settings().delivery_concurrency).await?;
     let mut pass = Pass {
-        claimed: rows.len(),
+        claimed: ready.len(),
         ..Pass::default()
     };
-    let mut set = JoinSet::new();
-    spawn_attempts(&mut set, app, &policy, rows);
-    while let Some(done) = set.join_next().await {
+    let mut attempts = JoinSet::new();
+    for r in ready {
+        let app = app.clone();
+        attempts.spawn(async move { attempt(&app, r).await });
+    }
+    let mut records = JoinSet::new();
+    while let Some(done) = attempts.join_next().await {
+        if let Ok(a) = done {
+            let (app, policy) = (app.clone(), policy.clone());
+            records.spawn(async move { record(&app, &policy, a).await });
+        }
+    }
+    while let Some(done) = records.join_next().await {
         if let Ok(Ok(decision)) = done {
             pass.add(&decision);
         }
@@ -168,60 +231,107 @@ pub async fn run_until_idle(app: &App, max_passes: usize) -> Result<Pass, AppErr
     Ok(total)
 }
 
-/// The worker loop: a pipeline that tops up the in-flight set as attempts finish.
+/// The worker loop, a pipeline: up to `delivery_concurrency` attempts in flight, a few claimed rows
+/// ready to start the moment a slot frees (claims come in batches, each a write transaction), and
+/// outcomes recorded off the slots, so a slot never waits for a commit.
 pub fn spawn(app: App, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let policy = policy(&app);
-        let concurrency = app.settings().delivery_concurrency;
-        let lease_ms = app.settings().delivery_lease_ms as i64;
-        let mut inflight: JoinSet<Result<Decision, AppError>> = JoinSet::new();
+        let concurrency = app.settings().delivery_concurrency.max(1);
+        let batch = (concurrency / 4).max(1);
+        let mut ready: VecDeque<Ready> = VecDeque::new();
+        let mut inflight: JoinSet<Attempted> = JoinSet::new();
+        let mut records: JoinSet<Result<Decision, AppError>> = JoinSet::new();
+        // A claim runs beside the attempts (it waits for the write turn), so slots that free up
+        // meanwhile start rows already claimed.
+        let mut claiming: Option<tokio::task::JoinHandle<Result<Vec<Ready>, AppError>>> = None;
+        let mut drained = false;
+        let mut retry_claim_at = tokio::time::Instant::now();
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            let room = concurrency.saturating_sub(inflight.len());
-            let mut claimed = 0;
-            // Claim in batches (a quarter of the concurrency at least) rather than one row per
-            // finished attempt: each claim is a write transaction.
-            if room > 0 && (inflight.is_empty() || room >= (concurrency / 4).max(1)) {
-                match app
-                    .store()
-                    .claim_deliveries(Utc::now(), lease_ms, room as u32)
-                    .await
-                {
-                    Ok(rows) => {
-                        claimed = rows.len();
-                        spawn_attempts(&mut inflight, &app, &policy, rows);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "claiming deliveries failed; retrying shortly")
-                    }
-                }
+            let want = (concurrency + 2 * batch).saturating_sub(inflight.len() + ready.len());
+            let due = !drained || tokio::time::Instant::now() >= retry_claim_at;
+            if claiming.is_none()
+                && due
+                && (want >= batch || (ready.is_empty() && inflight.is_empty()))
+            {
+                let app = app.clone();
+                claiming = Some(tokio::spawn(async move { claim(&app, want).await }));
             }
-            if inflight.is_empty() {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(IDLE_POLL) => {}
-                }
-                continue;
+            while inflight.len() < concurrency
+                && let Some(r) = ready.pop_front()
+            {
+                let app = app.clone();
+                inflight.spawn(async move { attempt(&app, r).await });
             }
-            // Wait for one attempt to finish, or briefly, when there was room but nothing to claim.
-            let wait = if claimed == 0 && room > 0 {
-                IDLE_POLL
-            } else {
-                std::time::Duration::from_secs(3600)
-            };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                done = inflight.join_next() => {
-                    if let Some(Ok(Err(e))) = done {
-                        tracing::warn!(error = %e, "recording a delivery attempt failed; its lease will expire and it will be retried");
+                Some(done) = inflight.join_next(), if !inflight.is_empty() => {
+                    if let Ok(a) = done {
+                        let (app, policy) = (app.clone(), policy.clone());
+                        records.spawn(async move { record(&app, &policy, a).await });
                     }
                 }
-                _ = tokio::time::sleep(wait) => {}
+                Some(done) = records.join_next(), if !records.is_empty() => {
+                    log_record(done);
+                    // A recorded outcome frees its lane: the next row of it may be due now.
+                    drained = false;
+                }
+                claimed = async {
+                    match claiming.as_mut() {
+                        Some(claim) => claim.await,
+                        None => std::future::pending().await,
+                    }
+                }, if claiming.is_some() => {
+                    claiming = None;
+                    let rows = match claimed {
+                        Ok(Ok(rows)) => rows,
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "claiming deliveries failed; retrying shortly");
+                            Vec::new()
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "claiming deliveries stopped; retrying shortly");
+                            Vec::new()
+                        }
+                    };
+                    // Nothing due: wait a little before asking again.
+                    drained = rows.is_empty();
+                    if drained {
+                        retry_claim_at = tokio::time::Instant::now() + IDLE_POLL;
+                    }
+                    ready.extend(rows);
+                }
+                _ = tokio::time::sleep_until(retry_claim_at),
+                    if drained && claiming.is_none() && retry_claim_at > tokio::time::Instant::now() => {}
             }
         }
-        // Let attempts in flight finish so their outcomes are recorded.
-        while inflight.join_next().await.is_some() {}
+        if let Some(claim) = claiming.take()
+            && let Ok(Ok(rows)) = claim.await
+        {
+            ready.extend(rows);
+        }
+        // Rows claimed but not started go back in line at once rather than when their lease ends;
+        // attempts in flight finish and are recorded.
+        let unstarted: Vec<ClaimedRow> = ready.into_iter().map(|r| r.row).collect();
+        if let Err(e) = app.store().unclaim_deliveries(&unstarted).await {
+            tracing::warn!(error = %e, "giving back unstarted deliveries failed; their leases will expire");
+        }
+        while let Some(done) = inflight.join_next().await {
+            if let Ok(a) = done {
+                log_record(Ok(record(&app, &policy, a).await));
+            }
+        }
+        while let Some(done) = records.join_next().await {
+            log_record(done);
+        }
     })
+}
+
+fn log_record(done: Result<Result<Decision, AppError>, tokio::task::JoinError>) {
+    if let Ok(Err(e)) = done {
+        tracing::warn!(error = %e, "recording a delivery attempt failed; its lease will expire and it will be retried");
+    }
 }

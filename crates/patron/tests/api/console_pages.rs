@@ -91,7 +91,7 @@ async fn dead_notifications_of_a_window_are_replayed_from_the_deliveries_page() 
     };
     for row in &claimed {
         store
-            .finish_delivery(row, &dead, now)
+            .finish_delivery(row, &dead, None, now)
             .await
             .expect("finish");
     }
