@@ -10,6 +10,7 @@ mod delivery;
 mod digest;
 mod error;
 mod expiry;
+mod finish;
 mod group_commit;
 mod integrations;
 mod jobs;
@@ -26,10 +27,11 @@ mod winback;
 
 pub use backfill::{BackfillProgress, BackfillRow};
 pub use console::ConsoleSession;
-pub use delivery::{AttemptView, ClaimedRow, ContactWrite, Finish};
+pub use delivery::{AttemptView, ClaimedRow, Finish};
 pub use digest::DigestRun;
 pub use error::{Rejection, StoreError};
 pub use expiry::{ExpiryRun, ReminderRun};
+pub use finish::ContactWrite;
 pub use integrations::{
     ContactState, IntegrationRow, ListRoute, ListRow, ProvisionedList, status as integration_status,
 };
@@ -131,7 +133,7 @@ pub struct Store {
     /// same file are still kept safe by the file lock and the busy timeout.)
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Delivery outcomes waiting to be recorded together (see [`group_commit`]).
-    finishes: std::sync::Arc<group_commit::Queue<delivery::FinishJob>>,
+    finishes: std::sync::Arc<group_commit::Queue<finish::FinishJob>>,
     /// Awards waiting to be applied together (SQLite only).
     awards: std::sync::Arc<group_commit::Queue<ledger::AwardJob>>,
 }
