@@ -2,7 +2,7 @@
 //! than everything measured here), then, each timed against its limit, the backfill into the
 //! emulator, the monthly digest and the expiry job, on one `patron serve`.
 
-use crate::{Args, Row, Server, program, start};
+use crate::{Args, Row, Server, emulator, program, start};
 use anyhow::{Context, Result, bail};
 use chrono::{Duration as Days, Utc};
 use patron_store::testing::{SeedMembers, seed_members};
@@ -11,16 +11,8 @@ use std::time::{Duration, Instant};
 
 pub(crate) async fn phase(args: &Args, rows: &mut Vec<Row>, peak: &mut f64) -> Result<()> {
     let n = args.members;
-    let sim = listrak_sim::spawn_for_tests(
-        listrak_sim::SimConfig::default().with_integration("bench", "bench-secret"),
-    )
-    .await;
+    let (_sim, env) = emulator().await;
     let dir = tempfile::tempdir()?;
-    let env = [
-        ("PATRON_LISTRAK_AUTH_URL", sim.auth_url()),
-        ("PATRON_LISTRAK_API_URL", sim.api_url()),
-        ("PATRON_WORKERS", "false".into()),
-    ];
     let client = reqwest::Client::new();
     let (key, program_id) = {
         let server = start(args, dir.path(), &env).await?;

@@ -215,17 +215,24 @@ async fn http_phase(args: &Args, rows: &mut Vec<Row>, peak: &mut f64) -> Result<
     Ok(())
 }
 
-async fn delivery_phase(args: &Args, rows: &mut Vec<Row>, peak: &mut f64) -> Result<()> {
+/// A Listrak emulator with the bench's integration, and the settings that point a server with its
+/// workers off at it.
+pub(crate) async fn emulator() -> (listrak_sim::SimHandle, [(&'static str, String); 3]) {
     let sim = listrak_sim::spawn_for_tests(
         listrak_sim::SimConfig::default().with_integration("bench", "bench-secret"),
     )
     .await;
-    let dir = tempfile::tempdir()?;
     let env = [
         ("PATRON_LISTRAK_AUTH_URL", sim.auth_url()),
         ("PATRON_LISTRAK_API_URL", sim.api_url()),
         ("PATRON_WORKERS", "false".into()),
     ];
+    (sim, env)
+}
+
+async fn delivery_phase(args: &Args, rows: &mut Vec<Row>, peak: &mut f64) -> Result<()> {
+    let (sim, env) = emulator().await;
+    let dir = tempfile::tempdir()?;
     let client = reqwest::Client::new();
     let key = {
         let server = start(args, dir.path(), &env).await?;
