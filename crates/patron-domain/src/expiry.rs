@@ -173,26 +173,8 @@ pub fn reminders_due(
 mod tests {
     use super::*;
     use crate::ledger::plan_spend;
-    use chrono::TimeZone;
+    use crate::ledger::tests::{lot, t};
     use proptest::prelude::*;
-
-    fn t(day: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-            .single()
-            .expect("valid")
-            + Duration::days(day)
-    }
-
-    fn lot(id: i64, pts: i64, earned: i64, expires: Option<i64>) -> Lot {
-        Lot {
-            id,
-            amount: Points(pts),
-            remaining: Points(pts),
-            earned_at: t(earned),
-            available_at: t(earned),
-            expires_at: expires.map(t),
-        }
-    }
 
     #[test]
     fn enabling_inactivity_expiry_starts_the_clock_then() {

@@ -247,19 +247,21 @@ pub fn repay_debt(lot_points: Points, debt: Points) -> (Points, Points) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::{Duration, TimeZone};
     use proptest::prelude::*;
 
-    fn t(day: i64) -> DateTime<Utc> {
+    /// Day `day` of 2026 (day 0 is January 1st), at midnight UTC.
+    pub(crate) fn t(day: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
             .single()
             .expect("valid")
             + Duration::days(day)
     }
 
-    fn lot(id: i64, pts: i64, earned: i64, expires: Option<i64>) -> Lot {
+    /// An untouched lot earned on day `earned`, expiring on day `expires`.
+    pub(crate) fn lot(id: i64, pts: i64, earned: i64, expires: Option<i64>) -> Lot {
         Lot {
             id,
             amount: Points(pts),
