@@ -71,16 +71,22 @@ fn member_routes(reward: &str) -> Vec<(Method, &'static str, Option<Value>)> {
     ]
 }
 
+/// Ann, a member of `p` with 100 points, and the id of a 10-point reward she can afford.
+async fn ann_with_points_and_a_reward(p: &Program<'_>) -> String {
+    let reward = p
+        .reward(json!({"name": "$5 off", "points_cost": 10, "coupon": {"prefix": "F-"}}))
+        .await;
+    p.member("ann").await;
+    p.purchase("ann", "o1", 100.0).await;
+    reward
+}
+
 #[tokio::test]
 async fn every_member_route_refuses_forged_expired_alg_swapped_and_other_program_tokens() {
     let app = TestApp::spawn().await;
     let acme = app.program("Acme").await;
     let globex = app.program("Globex").await;
-    let reward = acme
-        .reward(json!({"name": "$5 off", "points_cost": 10, "coupon": {"prefix": "F-"}}))
-        .await;
-    acme.member("ann").await;
-    acme.purchase("ann", "o1", 100.0).await;
+    let reward = ann_with_points_and_a_reward(&acme).await;
     globex.member("ann").await;
 
     let mut tokens = forged_tokens(&acme, "ann");
@@ -163,11 +169,7 @@ async fn store_pages_read_member_answers_only_from_the_origins_their_program_all
     let app = TestApp::spawn().await;
     let acme = app.program("Acme").await;
     let globex = app.program("Globex").await;
-    let reward = acme
-        .reward(json!({"name": "$5 off", "points_cost": 10, "coupon": {"prefix": "F-"}}))
-        .await;
-    acme.member("ann").await;
-    acme.purchase("ann", "o1", 100.0).await;
+    let reward = ann_with_points_and_a_reward(&acme).await;
     let (status, body) = acme
         .put(
             "/v1/settings",
